@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting comes from the environment, validated once at start. The README's
+ * configuration table lists the same names and defaults; a test keeps them in step.
+ */
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const CONFIG_SCHEMA = z.object({
+  PORT: int(0, 65535).default(8080).describe('HTTP port'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all)'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .describe('PostgreSQL connection string; unset means embedded PGlite'),
+  STOREFLOW_DATA_DIR: z.string().min(1).default('./.storeflow').describe('PGlite data folder (embedded mode)'),
+  DATABASE_POOL_MAX: int(1, 200).default(10).describe('PostgreSQL connections per process'),
+  STOREFLOW_SEED_DEMO: bool.default(true).describe('Seed the demo merchant when the database is empty'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  SESSION_TTL_HOURS: int(1, 24 * 30).default(12).describe('Dashboard session lifetime'),
+  LOGIN_MAX_FAILURES: int(1, 100).default(5).describe('Failed sign-ins before the account locks'),
+  LOGIN_LOCK_MINUTES: int(1, 24 * 60).default(15).describe('How long a locked account stays locked'),
+  COOKIE_SECURE: bool.default(false).describe('Mark the session cookie Secure (set true behind HTTPS)'),
+  BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024).describe('Largest accepted request body'),
+  TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* from a reverse proxy'),
+  RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).default(10).describe('Sign-in attempts per client address per minute'),
+  RATE_LIMIT_CHECKOUT_PER_MINUTE: int(1, 100_000).default(30).describe('Checkouts per client address per minute'),
+  RATE_LIMIT_COMMANDS_PER_MINUTE: int(1, 1_000_000).default(120).describe('Order commands per signed-in caller per minute'),
+});
+
+export type Config = z.infer<typeof CONFIG_SCHEMA> & { dataDir: string };
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(Object.keys(CONFIG_SCHEMA.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
+  const parsed = CONFIG_SCHEMA.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.STOREFLOW_DATA_DIR) };
+}

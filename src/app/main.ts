@@ -1,0 +1,67 @@
+import { loadConfig, type Config } from './config.js';
+import { DEMO_PASSWORD, DEMO_USERS } from './demo-seed.js';
+import { createStoreFlow, openDatabase } from './storeflow.js';
+import { migrate } from '../store/index.js';
+
+/**
+ * CLI: `storeflow [start]` runs the server; `storeflow migrate` applies migrations and exits.
+ */
+const USAGE = 'usage: storeflow [start | migrate]';
+
+async function start(config: Config): Promise<void> {
+  const app = await createStoreFlow(config);
+  const log = app.http.log;
+  if (app.seeded) {
+    log.info({ stores: app.seeded.storeIds }, 'seeded the demo merchant');
+    console.log(
+      [
+        '',
+        'Demo merchant seeded. Sign in with any of these (password for all: ' + DEMO_PASSWORD + '):',
+        ...DEMO_USERS.map((u) => `  ${u.email.padEnd(30)} ${Object.values(u.stores)[0]}`),
+        `Stores: ${app.seeded.storeIds.join(', ')}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    try {
+      await app.stop();
+    } finally {
+      clearTimeout(force);
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const address = await app.http.listen({ port: config.PORT, host: config.HOST });
+  log.info({ database: app.db.kind, dataDir: app.db.kind === 'pglite' ? config.dataDir : undefined }, `StoreFlow listening on ${address}`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'start';
+  const config = loadConfig();
+  switch (command) {
+    case 'start':
+      return start(config);
+    case 'migrate': {
+      const db = await openDatabase(config);
+      const result = await migrate(db);
+      console.log(result.applied.length ? `applied: ${result.applied.join(', ')}` : 'nothing to apply', `(schema version ${result.current})`);
+      await db.close();
+      return;
+    }
+    default:
+      console.error(USAGE);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

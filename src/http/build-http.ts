@@ -1,0 +1,84 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../shared/index.js';
+import type { CatalogStore, Database, EventLog, OrderStore, TenancyStore } from '../store/index.js';
+import { installAuthentication } from './auth.js';
+import { installErrorHandler } from './error-handler.js';
+import { authRoutes, type AuthConfig } from './routes/auth-routes.js';
+import { catalogRoutes } from './routes/catalog-routes.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { orderRoutes } from './routes/order-routes.js';
+import { storefrontRoutes } from './routes/storefront-routes.js';
+
+export interface HttpConfig extends AuthConfig {
+  bodyLimitBytes: number;
+  checkoutRateLimit: { max: number; timeWindow: number };
+  commandRateLimit: { max: number; timeWindow: number };
+  trustProxy: boolean;
+}
+
+export interface HttpDeps {
+  db: Database;
+  log: EventLog;
+  orders: OrderStore;
+  catalog: CatalogStore;
+  tenancy: TenancyStore;
+  clock: Clock;
+  config: HttpConfig;
+  logger: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The HTTP API: one Fastify instance, one error format, one plugin per resource. */
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: deps.config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] } },
+  });
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'StoreFlow API', version: '0.1.0', description: 'Order fulfilment with a durable event log.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'sf_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  installAuthentication(app, deps);
+
+  await app.register(healthRoutes, deps);
+  await app.register(authRoutes, deps);
+  await app.register(storefrontRoutes, { ...deps, checkoutRateLimit: deps.config.checkoutRateLimit });
+  await app.register(orderRoutes, { ...deps, commandRateLimit: deps.config.commandRateLimit });
+  await app.register(catalogRoutes, deps);
+  await app.register(eventRoutes, deps);
+  return app;
+}

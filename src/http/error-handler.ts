@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { AppError, ERROR_REGISTRY, isAppError, type ErrorCode } from '../shared/index.js';
+
+/** The one shape of every error body (DESIGN.md §5). */
+export function errorBody(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+  return { error: { code, message: message ?? ERROR_REGISTRY[code].message, ...(details ? { details } : {}) } };
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+/** Connection-level failures of the database: the request may be retried later. */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+
+function isDatabaseUnavailable(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = 'code' in e ? String(e.code) : '';
+  const message = 'message' in e ? String(e.message) : '';
+  return UNAVAILABLE.has(code) || /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AppError | Error, request, reply) => {
+    if (isAppError(err)) {
+      return reply.code(err.status).send(errorBody(err.code, err.message, err.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = err.validation.map((v) => ({
+        path: `${err.validationContext ?? ''}${v.instancePath}`,
+        message: v.message,
+      }));
+      return reply.code(400).send(errorBody('VALIDATION_FAILED', undefined, { issues }));
+    }
+    if (err instanceof SyntaxError && 'statusCode' in err && err.statusCode === 400) {
+      return reply.code(400).send(errorBody('MALFORMED_JSON'));
+    }
+    const fastifyCode = 'code' in err && typeof err.code === 'string' ? FASTIFY_CODES[err.code] : undefined;
+    if (fastifyCode) {
+      return reply.code(ERROR_REGISTRY[fastifyCode].status).send(errorBody(fastifyCode));
+    }
+    if ('statusCode' in err && err.statusCode === 429) {
+      return reply.code(429).send(errorBody('RATE_LIMITED'));
+    }
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err }, 'database unavailable');
+      return reply.code(503).header('retry-after', '5').send(errorBody('DATABASE_UNAVAILABLE'));
+    }
+    if (isResponseSerializationError(err)) request.log.error({ err, issues: err.cause.issues }, 'response schema mismatch');
+    else request.log.error({ err }, 'unhandled error');
+    return reply.code(500).send(errorBody('INTERNAL', undefined, { request_id: request.id }));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody('NOT_FOUND', `No route ${request.method} ${request.url.split("?")[0]?.slice(0, 200)}.`));
+  });
+}

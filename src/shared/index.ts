@@ -1,0 +1,3 @@
+export * from './ids.js';
+export * from './clock.js';
+export * from './errors.js';

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { ROLES, type Role } from '../domain/index.js';
+import type { Database } from './db.js';
+import { newToken, tokenDigest } from './credentials.js';
+
+const userRow = z.object({
+  id: z.coerce.number(),
+  merchant_id: z.coerce.number(),
+  email: z.string(),
+  name: z.string(),
+  password_hash: z.string(),
+  failed_logins: z.coerce.number(),
+  locked_until: z.coerce.date().nullable(),
+});
+export type UserRecord = z.infer<typeof userRow>;
+
+const membershipRow = z.object({
+  store_id: z.coerce.number(),
+  store_name: z.string(),
+  merchant_id: z.coerce.number(),
+  currency: z.string(),
+  role: z.enum(ROLES),
+});
+export type Membership = z.infer<typeof membershipRow>;
+
+export interface Principal {
+  userId: number;
+  merchantId: number;
+  email: string;
+  name: string;
+  /** Set for cookie sessions: mutations must echo it in X-CSRF-TOKEN. */
+  csrfToken: string | null;
+  via: 'session' | 'token';
+}
+
+export interface LockoutPolicy {
+  maxFailures: number;
+  lockMs: number;
+}
+
+/** Users, store memberships, sessions and API tokens. */
+export class TenancyStore {
+  constructor(private readonly db: Database) {}
+
+  async findUserByEmail(email: string): Promise<UserRecord | null> {
+    const [row] = await this.db.query('SELECT * FROM users WHERE lower(email) = lower($1)', [email]);
+    return row ? userRow.parse(row) : null;
+  }
+
+  /** Counts a failed sign-in; locks the account once the policy's limit is reached. */
+  async recordFailedLogin(userId: number, now: Date, policy: LockoutPolicy): Promise<void> {
+    await this.db.query(
+      `UPDATE users SET failed_logins = failed_logins + 1,
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
+       WHERE id = $1`,
+      [userId, policy.maxFailures, new Date(now.getTime() + policy.lockMs)],
+    );
+  }
+
+  async clearFailedLogins(userId: number): Promise<void> {
+    await this.db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [userId]);
+  }
+
+  async createSession(userId: number, now: Date, ttlMs: number): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+    const token = newToken('sfs');
+    const csrfToken = newToken('sfs').slice(4);
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    await this.db.query('INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)', [
+      tokenDigest(token),
+      userId,
+      csrfToken,
+      expiresAt,
+    ]);
+    return { token, csrfToken, expiresAt };
+  }
+
+  async deleteSession(token: string): Promise<void> {
+    await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [tokenDigest(token)]);
+  }
+
+  async principalForSession(token: string, now: Date): Promise<Principal | null> {
+    const [row] = await this.db.query(
+      `SELECT u.id, u.merchant_id, u.email, u.name, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = $1 AND s.expires_at > $2`,
+      [tokenDigest(token), now],
+    );
+    if (!row) return null;
+    return {
+      userId: Number(row.id),
+      merchantId: Number(row.merchant_id),
+      email: String(row.email),
+      name: String(row.name),
+      csrfToken: String(row.csrf_token),
+      via: 'session',
+    };
+  }
+
+  async createApiToken(userId: number, name: string): Promise<{ id: number; token: string }> {
+    const token = newToken('sft');
+    const [row] = await this.db.query('INSERT INTO api_tokens (token_hash, user_id, name) VALUES ($1, $2, $3) RETURNING id', [
+      tokenDigest(token),
+      userId,
+      name,
+    ]);
+    return { id: Number(row?.id), token };
+  }
+
+  async principalForApiToken(token: string, now: Date): Promise<Principal | null> {
+    const [row] = await this.db.query(
+      `UPDATE api_tokens t SET last_used_at = $2 FROM users u
+       WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id
+       RETURNING u.id, u.merchant_id, u.email, u.name`,
+      [tokenDigest(token), now],
+    );
+    if (!row) return null;
+    return {
+      userId: Number(row.id),
+      merchantId: Number(row.merchant_id),
+      email: String(row.email),
+      name: String(row.name),
+      csrfToken: null,
+      via: 'token',
+    };
+  }
+
+  async memberships(userId: number): Promise<Membership[]> {
+    const rows = await this.db.query(
+      `SELECT m.store_id, s.name AS store_name, s.merchant_id, s.currency, m.role
+       FROM store_memberships m JOIN stores s ON s.id = m.store_id WHERE m.user_id = $1 ORDER BY s.id`,
+      [userId],
+    );
+    return rows.map((r) => membershipRow.parse(r));
+  }
+
+  /** The user's role in a store of their own merchant, or null: callers answer the same either way. */
+  async roleIn(userId: number, storeId: number): Promise<{ role: Role; merchantId: number } | null> {
+    const [row] = await this.db.query(
+      `SELECT m.role, s.merchant_id FROM store_memberships m
+       JOIN stores s ON s.id = m.store_id JOIN users u ON u.id = m.user_id
+       WHERE m.user_id = $1 AND m.store_id = $2 AND u.merchant_id = s.merchant_id`,
+      [userId, storeId],
+    );
+    if (!row) return null;
+    return { role: z.enum(ROLES).parse(row.role), merchantId: Number(row.merchant_id) };
+  }
+}
