@@ -43,7 +43,7 @@ export const OrderCreated: EventType<OrderCreatedData> = {
   name: 'OrderCreated',
   version: 1,
   category: 'domain',
-  schema: z.object({
+  schema: z.strictObject({
     order_id: id,
     public_id: z.string().min(22),
     merchant_id: id,
@@ -77,7 +77,7 @@ export const OrderStatusUpdated: EventType<OrderStatusUpdatedData> = {
   name: 'OrderStatusUpdated',
   version: 2,
   category: 'domain',
-  schema: z.object({
+  schema: z.strictObject({
     order_id: id,
     public_id: z.string(),
     old_status: status,
@@ -95,7 +95,7 @@ export const ShippingStatusUpdated: EventType<ShippingStatusUpdatedData> = {
   name: 'ShippingStatusUpdated',
   version: 1,
   category: 'domain',
-  schema: z.object({
+  schema: z.strictObject({
     order_id: id,
     public_id: z.string(),
     store_id: id,
@@ -112,7 +112,7 @@ export const ProductUpdated: EventType<ProductUpdatedData> = {
   name: 'ProductUpdated',
   version: 1,
   category: 'domain',
-  schema: z.object({
+  schema: z.strictObject({
     product_id: id,
     store_id: id,
     name: z.string(),

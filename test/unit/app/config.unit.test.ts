@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_SCHEMA, loadConfig } from '../../../src/app/config.js';
+
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+
+describe('configuration', () => {
+  it('lists every variable in the README table with its default', () => {
+    const rows = new Map([...readme.matchAll(/^\| `([A-Z_]+)` \| (.+?) \|/gm)].map((m) => [m[1], m[2]]));
+    for (const [name, schema] of Object.entries(CONFIG_SCHEMA.shape)) {
+      const parsed = schema.safeParse(undefined);
+      const expected = parsed.success && parsed.data !== undefined ? `\`${String(parsed.data)}\`` : '(unset)';
+      expect(rows.get(name), name).toBe(expected);
+    }
+  });
+
+  it('uses the embedded defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(8080);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.dataDir.endsWith('.storeflow')).toBe(true);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ COOKIE_SECURE: 'yes' }, 'COOKIE_SECURE'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %o naming the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+});
