@@ -1,0 +1,256 @@
+import pg from 'pg';
+import { beforeAll, expect, it } from 'vitest';
+import { START } from '../../src/events/index.js';
+import { EventLog, MAX_READ_LIMIT, PG, type Database } from '../../src/store/index.js';
+import { describeEachAdapter } from '../support/databases.js';
+import {
+  byTransactionThenPosition,
+  checkpointOf,
+  clientSql,
+  expectAppError,
+  expectSqlState,
+  productEvent,
+  readAll,
+  settleLog,
+  T0,
+  tailCheckpoint,
+  unique,
+} from '../support/store-fixtures.js';
+
+/**
+ * The event log contract (src/store/event-log.ts, DESIGN.md §3 "gap-safe reading"): appends
+ * are validated and transactional, (stream, stream_version) is unique, and readers see
+ * events in (transaction id, position) order, resuming from a checkpoint without skipping
+ * an event that committed late.
+ */
+await describeEachAdapter('event log', ({ adapter, db: getDb, url }) => {
+  let db: Database;
+  const log = new EventLog('storeflow-contract', () => T0);
+
+  beforeAll(() => {
+    db = getDb();
+  });
+
+  const countStream = async (stream: string) =>
+    Number((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream = $1', [stream]))[0]?.n);
+
+  it('refuses a payload that does not match the catalogue and stores nothing of that transaction', async () => {
+    const productId = unique();
+    const good = productEvent({ productId, version: 1, storeId: unique() });
+    const badPayload = { ...good, stream_version: 2, payload: { ...(good.payload as object), price_minor: -5 } };
+
+    const err = await expectAppError(db.transaction((tx) => log.append(tx, [good, badPayload])), 'EVENT_SCHEMA_INVALID');
+    expect(err.details).toMatchObject({ name: 'ProductUpdated', version: 1 });
+    expect(await countStream(good.stream)).toBe(0);
+  });
+
+  it('refuses unknown event names and versions the catalogue does not hold', async () => {
+    const good = productEvent({ productId: unique(), version: 1, storeId: unique() });
+    await expectAppError(db.transaction((tx) => log.append(tx, [{ ...good, name: 'OrderTeleported' }])), 'EVENT_SCHEMA_INVALID');
+    await expectAppError(db.transaction((tx) => log.append(tx, [{ ...good, version: 99 }])), 'EVENT_SCHEMA_INVALID');
+    expect(await countStream(good.stream)).toBe(0);
+  });
+
+  it('stores a valid event with its envelope, metadata and a checkpoint of transaction and position', async () => {
+    const storeId = unique();
+    const event = productEvent({ productId: unique(), version: 1, storeId, merchantId: 7 });
+    const [stored] = await db.transaction((tx) => log.append(tx, [event]));
+
+    expect(stored).toMatchObject({
+      name: 'ProductUpdated',
+      version: 1,
+      stream: event.stream,
+      stream_version: 1,
+      source: 'storeflow-contract',
+      payload: event.payload,
+      metadata: event.metadata,
+    });
+    expect(stored!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(stored!.checkpoint).toBe(`${stored!.transaction_id}.${stored!.position}`);
+    const [row] = await db.query<{ store_id: number; merchant_id: number }>(
+      'SELECT store_id, merchant_id FROM events WHERE id = $1',
+      [stored!.id],
+    );
+    expect(row).toEqual({ store_id: storeId, merchant_id: 7 });
+  });
+
+  it('rejects a duplicate (stream, stream_version) and rolls the whole transaction back', async () => {
+    const productId = unique();
+    const storeId = unique();
+    await db.transaction((tx) => log.append(tx, [productEvent({ productId, version: 1, storeId })]));
+
+    await expectSqlState(
+      db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO audit_log (merchant_id, entity, entity_id, action) VALUES (1, 'product', $1, 'duplicate_probe')`,
+          [String(productId)],
+        );
+        await log.append(tx, [productEvent({ productId, version: 2, storeId })]);
+        await log.append(tx, [productEvent({ productId, version: 1, storeId, name: 'second writer' })]);
+      }),
+      PG.uniqueViolation,
+    );
+
+    const events = await log.readStream(db, `product-${productId}`);
+    expect(events.map((e) => [e.stream_version, (e.payload as { name: string }).name])).toEqual([[1, `Product ${productId}`]]);
+    const audit = await db.query("SELECT 1 FROM audit_log WHERE action = 'duplicate_probe' AND entity_id = $1", [String(productId)]);
+    expect(audit).toHaveLength(0);
+  });
+
+  it('reads the events after a checkpoint in (transaction id, position) order', async () => {
+    const from = await tailCheckpoint(db);
+    const storeId = unique();
+    const streams = [unique(), unique(), unique()];
+    for (const [i, productId] of streams.entries()) {
+      await db.transaction((tx) =>
+        log.append(tx, [1, 2].map((version) => productEvent({ productId, version, storeId, name: `t${i}v${version}` }))),
+      );
+    }
+    await settleLog(db);
+
+    const events = await log.readAfter(db, from, { storeId });
+
+    expect(events.map((e) => (e.payload as { name: string }).name)).toEqual(['t0v1', 't0v2', 't1v1', 't1v2', 't2v1', 't2v2']);
+    expect([...events].sort(byTransactionThenPosition)).toEqual(events);
+    const firstCheckpoint = checkpointOf(events[0]!);
+    expect(firstCheckpoint.transactionId > from.transactionId || firstCheckpoint.position > from.position).toBe(true);
+    // Strictly after: resuming from the third event returns only the three after it.
+    const rest = await log.readAfter(db, checkpointOf(events[2]!), { storeId });
+    expect(rest.map((e) => e.id)).toEqual(events.slice(3).map((e) => e.id));
+  });
+
+  it('honours the limit, and clamps it to between 1 and the maximum', async () => {
+    const from = await tailCheckpoint(db);
+    const storeId = unique();
+    const productId = unique();
+    await db.transaction((tx) =>
+      log.append(tx, [1, 2, 3, 4, 5].map((version) => productEvent({ productId, version, storeId }))),
+    );
+    await settleLog(db);
+
+    const all = await log.readAfter(db, from, { storeId });
+    expect(all.map((e) => e.stream_version)).toEqual([1, 2, 3, 4, 5]);
+    expect((await log.readAfter(db, from, { storeId, limit: 2 })).map((e) => e.id)).toEqual(all.slice(0, 2).map((e) => e.id));
+    expect(await log.readAfter(db, from, { storeId, limit: 0 })).toHaveLength(1);
+    expect(await log.readAfter(db, from, { storeId, limit: -3 })).toHaveLength(1);
+    expect(await log.readAfter(db, from, { storeId, limit: MAX_READ_LIMIT * 10 })).toHaveLength(5);
+  });
+
+  it('filters by store, by stream and by event names', async () => {
+    const from = await tailCheckpoint(db);
+    const [storeA, storeB] = [unique(), unique()];
+    const [p1, p2] = [unique(), unique()];
+    await db.transaction((tx) =>
+      log.append(tx, [
+        productEvent({ productId: p1, version: 1, storeId: storeA }),
+        productEvent({ productId: p2, version: 1, storeId: storeB }),
+        productEvent({ productId: p1, version: 2, storeId: storeA }),
+      ]),
+    );
+    await settleLog(db);
+
+    const ofStoreA = await log.readAfter(db, from, { storeId: storeA });
+    expect(ofStoreA.map((e) => [e.stream, e.stream_version])).toEqual([[`product-${p1}`, 1], [`product-${p1}`, 2]]);
+    const ofStream = await log.readAfter(db, from, { stream: `product-${p2}` });
+    expect(ofStream.map((e) => e.metadata.store_id)).toEqual([storeB]);
+    expect(await log.readAfter(db, from, { storeId: storeB, stream: `product-${p1}` })).toEqual([]);
+
+    const named = await log.readAfter(db, from, { names: ['ProductUpdated'] });
+    expect(named.map((e) => e.stream)).toEqual([`product-${p1}`, `product-${p2}`, `product-${p1}`]);
+    expect(await log.readAfter(db, from, { names: ['OrderCreated', 'OrderStatusUpdated'] })).toEqual([]);
+    expect(await log.readAfter(db, from, { names: [] })).toEqual([]);
+  });
+
+  it('resumes exactly from checkpoints: reading page by page yields every event once, in order', async () => {
+    const from = await tailCheckpoint(db);
+    const storeId = unique();
+    for (let t = 0; t < 7; t++) {
+      const productId = unique();
+      await db.transaction((tx) =>
+        log.append(tx, Array.from({ length: (t % 3) + 1 }, (_, i) => productEvent({ productId, version: i + 1, storeId }))),
+      );
+    }
+    await settleLog(db);
+    const inOnePage = await log.readAfter(db, from, { storeId, limit: MAX_READ_LIMIT });
+    expect(inOnePage).toHaveLength(1 + 2 + 3 + 1 + 2 + 3 + 1);
+
+    for (const limit of [1, 2, 3, 5]) {
+      const paged = await readAll(log, db, from, { storeId, limit });
+      expect(paged.events.map((e) => e.id)).toEqual(inOnePage.map((e) => e.id));
+      expect(new Set(paged.events.map((e) => e.position)).size).toBe(inOnePage.length);
+      expect(paged.pages).toBe(Math.ceil(inOnePage.length / limit));
+      expect(paged.last).toEqual(checkpointOf(inOnePage[inOnePage.length - 1]!));
+    }
+  });
+
+  it('reads one stream in stream order', async () => {
+    const productId = unique();
+    const storeId = unique();
+    await db.transaction((tx) => log.append(tx, [productEvent({ productId, version: 1, storeId })]));
+    await db.transaction((tx) => log.append(tx, [productEvent({ productId, version: 2, storeId })]));
+    expect((await log.readStream(db, `product-${productId}`)).map((e) => e.stream_version)).toEqual([1, 2]);
+    expect(await log.readStream(db, 'product-does-not-exist')).toEqual([]);
+  });
+
+  /*
+   * Gap safety needs two connections at once, so it runs on PostgreSQL only (PGlite has one).
+   * A takes a transaction id and a position first but commits last; B commits in between.
+   * A reader going by position alone would see B, move its checkpoint past A's position and
+   * skip A for ever.
+   */
+  it.runIf(adapter === 'postgres')('never shows an event past an older transaction still in flight, and loses none of them', async () => {
+    const storeId = unique();
+    const before = productEvent({ productId: unique(), version: 1, storeId });
+    await db.transaction((tx) => log.append(tx, [before]));
+    await settleLog(db);
+    const [seen] = await log.readAfter(db, START, { storeId });
+    expect(seen?.stream).toBe(before.stream);
+    const checkpoint = checkpointOf(seen!);
+
+    const a = new pg.Client({ connectionString: url()! });
+    await a.connect();
+    try {
+      await a.query('BEGIN');
+      const [inA] = await log.append(clientSql(a), [productEvent({ productId: unique(), version: 1, storeId })]);
+      const [inB] = await db.transaction((tx) => log.append(tx, [productEvent({ productId: unique(), version: 1, storeId })]));
+      expect(inB!.position).toBeGreaterThan(inA!.position);
+      expect(BigInt(inB!.transaction_id)).toBeGreaterThan(BigInt(inA!.transaction_id));
+
+      // B is committed and visible to plain SQL, but the gap-safe reader holds it back.
+      expect(await countStream(inB!.stream)).toBe(1);
+      expect(await log.readAfter(db, checkpoint, { storeId })).toEqual([]);
+      expect(await log.readAfter(db, checkpoint)).toEqual([]);
+
+      await a.query('COMMIT');
+      await settleLog(db);
+      const resumed = await readAll(log, db, checkpoint, { storeId, limit: 1 });
+      expect(resumed.events.map((e) => e.id)).toEqual([inA!.id, inB!.id]);
+    } finally {
+      await a.query('ROLLBACK').catch(() => {});
+      await a.end();
+    }
+  });
+
+  it.runIf(adapter === 'postgres')('orders interleaved transactions by transaction id, not by position', async () => {
+    const from = await tailCheckpoint(db);
+    const storeId = unique();
+    const [pa, pb] = [unique(), unique()];
+    const a = new pg.Client({ connectionString: url()! });
+    await a.connect();
+    try {
+      await a.query('BEGIN');
+      const [a1] = await log.append(clientSql(a), [productEvent({ productId: pa, version: 1, storeId })]);
+      const [b1] = await db.transaction((tx) => log.append(tx, [productEvent({ productId: pb, version: 1, storeId })]));
+      const [a2] = await log.append(clientSql(a), [productEvent({ productId: pa, version: 2, storeId })]);
+      await a.query('COMMIT');
+      expect([a1!.position < b1!.position, b1!.position < a2!.position]).toEqual([true, true]);
+      await settleLog(db);
+
+      const events = await log.readAfter(db, from, { storeId });
+      expect(events.map((e) => e.id)).toEqual([a1!.id, a2!.id, b1!.id]);
+    } finally {
+      await a.query('ROLLBACK').catch(() => {});
+      await a.end();
+    }
+  });
+});
