@@ -26,12 +26,20 @@ export const CONFIG_SCHEMA = z.object({
   COOKIE_SECURE: bool.default(false).describe('Mark the session cookie Secure (set true behind HTTPS)'),
   BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024).describe('Largest accepted request body'),
   TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* from a reverse proxy'),
+  STOREFLOW_ROLES: z
+    .string()
+    .regex(/^(web|worker)(,(web|worker))*$/, 'a comma-separated list of web, worker')
+    .default('web,worker')
+    .describe('What this process runs: web (HTTP API), worker (event pipeline)'),
+  PIPELINE_POLL_INTERVAL_MS: int(10, 60_000).default(1000).describe('Longest a subscription waits before looking for new events'),
+  PIPELINE_BATCH_SIZE: int(1, 10_000).default(100).describe('Events a subscription reads per batch'),
   RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).default(10).describe('Sign-in attempts per client address per minute'),
   RATE_LIMIT_CHECKOUT_PER_MINUTE: int(1, 100_000).default(30).describe('Checkouts per client address per minute'),
   RATE_LIMIT_COMMANDS_PER_MINUTE: int(1, 1_000_000).default(120).describe('Order commands per signed-in caller per minute'),
 });
 
-export type Config = z.infer<typeof CONFIG_SCHEMA> & { dataDir: string };
+export type Role = 'web' | 'worker';
+export type Config = z.infer<typeof CONFIG_SCHEMA> & { dataDir: string; roles: ReadonlySet<Role> };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = Object.fromEntries(Object.keys(CONFIG_SCHEMA.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
@@ -40,5 +48,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return { ...parsed.data, dataDir: resolve(parsed.data.STOREFLOW_DATA_DIR) };
+  return {
+    ...parsed.data,
+    dataDir: resolve(parsed.data.STOREFLOW_DATA_DIR),
+    roles: new Set(parsed.data.STOREFLOW_ROLES.split(',') as Role[]),
+  };
 }

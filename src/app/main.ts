@@ -38,8 +38,12 @@ async function start(config: Config): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  await app.start();
   const address = await app.http.listen({ port: config.PORT, host: config.HOST });
-  log.info({ database: app.db.kind, dataDir: app.db.kind === 'pglite' ? config.dataDir : undefined }, `StoreFlow listening on ${address}`);
+  log.info(
+    { database: app.db.kind, dataDir: app.db.kind === 'pglite' ? config.dataDir : undefined, roles: [...config.roles] },
+    `StoreFlow listening on ${address}`,
+  );
 }
 
 async function main(argv: string[]): Promise<void> {

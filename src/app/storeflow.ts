@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildHttp } from '../http/build-http.js';
+import { Pipeline, PipelineAdmin, type PipelineObserver, type Subscriber } from '../pipeline/index.js';
+import { storeCountersProjection } from '../reactions/store-counters-projection.js';
 import { systemClock, type Clock } from '../shared/index.js';
 import {
   CatalogStore,
@@ -14,6 +16,7 @@ import {
 } from '../store/index.js';
 import type { Config } from './config.js';
 import { seedDemoIfEmpty, type DemoSeed } from './demo-seed.js';
+import { createMetrics } from './metrics.js';
 
 /**
  * The one place that picks adapters and wires the parts: PGlite when no DATABASE_URL is
@@ -28,27 +31,57 @@ export async function openDatabase(config: Config): Promise<Database> {
 export interface StoreFlow {
   db: Database;
   http: FastifyInstance;
+  log: EventLog;
+  pipeline: Pipeline;
+  pipelineAdmin: PipelineAdmin;
   seeded: DemoSeed | null;
+  /** Starts the worker role's parts (the pipeline) if this process has that role. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function createStoreFlow(
-  config: Config,
-  options: { db?: Database; clock?: Clock; logger?: boolean | object } = {},
-): Promise<StoreFlow> {
+export interface StoreFlowOptions {
+  db?: Database;
+  clock?: Clock;
+  logger?: boolean | object;
+  /** Extra subscribers (tests use probes); they run beside the built-in ones. */
+  subscribers?: Subscriber[];
+}
+
+export async function createStoreFlow(config: Config, options: StoreFlowOptions = {}): Promise<StoreFlow> {
   const db = options.db ?? (await openDatabase(config));
   const clock = options.clock ?? systemClock;
   await migrate(db);
   const seeded = config.STOREFLOW_SEED_DEMO ? await seedDemoIfEmpty(db) : null;
-  const log = new EventLog('storeflow-api', () => clock.now());
+  const log = new EventLog('storeflow', () => clock.now());
+  const tenancy = new TenancyStore(db);
+
+  const subscribers: Subscriber[] = [storeCountersProjection, ...(options.subscribers ?? [])];
+  const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
+  let logError: (subscription: string, err: unknown) => void = () => {};
+  const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => http.log.warn(o, m) } });
+  const observer: PipelineObserver = { ...metrics.observer, error: (s, e) => logError(s, e) };
+  const pipeline = new Pipeline({
+    db,
+    log,
+    clock,
+    observer,
+    pollIntervalMs: config.PIPELINE_POLL_INTERVAL_MS,
+    batchSize: config.PIPELINE_BATCH_SIZE,
+  });
+  for (const s of subscribers) pipeline.register(s);
+  log.onCommitted(() => pipeline.committed());
+
   const minute = 60_000;
   const http = await buildHttp({
     db,
     log,
     clock,
+    tenancy,
     orders: new OrderStore(db, log, clock),
     catalog: new CatalogStore(db, log, clock),
-    tenancy: new TenancyStore(db),
+    pipelineAdmin,
+    metrics,
     logger: options.logger ?? { level: config.LOG_LEVEL },
     config: {
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
@@ -61,12 +94,25 @@ export async function createStoreFlow(
       commandRateLimit: { max: config.RATE_LIMIT_COMMANDS_PER_MINUTE, timeWindow: minute },
     },
   });
+  logError = (subscription, err) => http.log.error({ err, subscription }, 'subscription error');
+
+  let started = false;
   return {
     db,
     http,
+    log,
+    pipeline,
+    pipelineAdmin,
     seeded,
+    async start() {
+      if (config.roles.has('worker') && !started) {
+        started = true;
+        await pipeline.start();
+      }
+    },
     async stop() {
       await http.close();
+      if (started) await pipeline.stop();
       if (!options.db) await db.close();
     },
   };

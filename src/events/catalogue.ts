@@ -125,8 +125,43 @@ export const ProductUpdated: EventType<ProductUpdatedData> = {
   }),
 };
 
+export interface NotificationCreatedData {
+  notification_key: string;
+  merchant_id: number;
+  store_id: number | null;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  user_ids: number[];
+  source_event_id: string | null;
+  timestamp: string;
+}
+
+/** An in-app alert for staff, created by the notifier from another event. */
+export const NotificationCreated: EventType<NotificationCreatedData> = {
+  name: 'NotificationCreated',
+  version: 1,
+  category: 'notification',
+  schema: z.strictObject({
+    notification_key: z.string().min(1).max(200),
+    merchant_id: id,
+    store_id: id.nullable(),
+    kind: z.string().min(1).max(100),
+    title: z.string().min(1).max(200),
+    body: z.string().max(2000),
+    link: z.string().max(2000).nullable(),
+    user_ids: z.array(id),
+    source_event_id: z.uuid().nullable(),
+    timestamp: isoTime,
+  }),
+};
+
 export const EVENT_CATALOGUE: ReadonlyMap<string, EventType<unknown>> = new Map(
-  [OrderCreated, OrderStatusUpdated, ShippingStatusUpdated, ProductUpdated].map((t) => [t.name, t as EventType<unknown>]),
+  [OrderCreated, OrderStatusUpdated, ShippingStatusUpdated, ProductUpdated, NotificationCreated].map((t) => [
+    t.name,
+    t as EventType<unknown>,
+  ]),
 );
 
 /** Validates a payload against its catalogue entry; unknown names and mismatches are refused. */

@@ -1,5 +1,5 @@
 import '@fastify/cookie';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { roleAllows, type Role, type StoreAction } from '../domain/index.js';
 import { AppError, type Clock } from '../shared/index.js';
 import type { Principal, TenancyStore } from '../store/index.js';
@@ -55,9 +55,15 @@ declare module 'fastify' {
   }
 }
 
-export const requireUser: preHandlerAsyncHookHandler = async function (request: FastifyRequest, _reply: FastifyReply) {
+/** The signed-in caller, or the reason there is none. */
+export function principalOf(request: FastifyRequest): Principal {
   if (request.csrfRejected) throw new AppError('CSRF_TOKEN_INVALID');
   if (!request.principal) throw new AppError('AUTH_REQUIRED');
+  return request.principal;
+}
+
+export const requireUser: preHandlerAsyncHookHandler = async function (request: FastifyRequest) {
+  principalOf(request);
 };
 
 /**
@@ -65,9 +71,8 @@ export const requireUser: preHandlerAsyncHookHandler = async function (request: 
  * answers TENANT_FORBIDDEN whether or not it exists, so ids cannot be probed.
  */
 export function requireStore(tenancy: TenancyStore, action: StoreAction): preHandlerAsyncHookHandler {
-  return async function (request: FastifyRequest, reply: FastifyReply) {
-    await requireUser.call(this, request, reply);
-    const principal = request.principal as Principal;
+  return async function (request: FastifyRequest) {
+    const principal = principalOf(request);
     const storeId = Number((request.params as { storeId?: unknown }).storeId);
     const membership = Number.isSafeInteger(storeId) && storeId > 0 ? await tenancy.roleIn(principal.userId, storeId) : null;
     if (!membership || membership.merchantId !== principal.merchantId) throw new AppError('TENANT_FORBIDDEN');

@@ -6,7 +6,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../shared/index.js';
+import type { PipelineAdmin } from '../pipeline/index.js';
 import type { CatalogStore, Database, EventLog, OrderStore, TenancyStore } from '../store/index.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { installAuthentication } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { authRoutes, type AuthConfig } from './routes/auth-routes.js';
@@ -30,8 +32,12 @@ export interface HttpDeps {
   catalog: CatalogStore;
   tenancy: TenancyStore;
   clock: Clock;
+  pipelineAdmin: PipelineAdmin;
+  metrics: { render(): Promise<{ contentType: string; body: string }> };
   config: HttpConfig;
   logger: FastifyServerOptions['logger'];
+  /** Further route plugins (notifications, webhooks, …) registered after the core ones. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -80,5 +86,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(orderRoutes, { ...deps, commandRateLimit: deps.config.commandRateLimit });
   await app.register(catalogRoutes, deps);
   await app.register(eventRoutes, deps);
+  await app.register(adminRoutes, deps);
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

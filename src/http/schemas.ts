@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { FULFILMENT_TYPES, MAX_LINES, MAX_QUANTITY, ORDER_STATUSES } from '../domain/index.js';
 
 /** Request shapes shared by several routes. Validation happens here, at the edge, once. */
-export const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const idValue = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** An id in a path: decimal digits only, so "0x10", "1e1" or " 1" never name a row. */
+export const id = z.string().regex(/^[0-9]{1,16}$/, 'a positive decimal id').transform(Number).pipe(idValue);
+/** An id in a JSON body is a JSON number: `true`, `"2"` or `[2]` are wrong types, not ids. */
+export const bodyId = idValue;
 export const storeParams = z.object({ storeId: id });
 export const orderParams = z.object({ storeId: id, orderId: id });
 export const publicIdParams = z.object({ publicId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/) });
@@ -13,7 +17,7 @@ export const checkoutBody = z
   .object({
     fulfilment_type: z.enum(FULFILMENT_TYPES),
     items: z
-      .array(z.object({ product_id: id, quantity: z.number().int().min(1).max(MAX_QUANTITY) }).strict())
+      .array(z.object({ product_id: bodyId, quantity: z.number().int().min(1).max(MAX_QUANTITY) }).strict())
       .min(1)
       .max(MAX_LINES),
     customer: z

@@ -74,7 +74,7 @@ export class CatalogStore {
     change: ProductChange,
     ctx: RequestContext & { userId: number; role: string },
   ): Promise<{ product: ProductView; events: StoredEvent[] }> {
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       const [raw] = await tx.query('SELECT * FROM products WHERE id = $1 AND store_id = $2 FOR UPDATE', [productId, storeId]);
       if (!raw) throw new AppError('PRODUCT_NOT_FOUND');
       const current = toProduct(productRow.parse(raw));
@@ -108,5 +108,7 @@ export class CatalogStore {
       ]);
       return { product: productView(product), events };
     });
+    if (result.events.length > 0) this.log.committed();
+    return result;
   }
 }

@@ -14,12 +14,38 @@ export interface Sql {
   exec(script: string): Promise<void>;
 }
 
-export interface Database extends Sql {
-  readonly kind: 'pglite' | 'postgres';
+export interface Transactional extends Sql {
   /** Runs `fn` in one transaction; commits if it resolves, rolls back if it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+}
+
+/**
+ * A connection that holds a session advisory lock. Only one lease per key exists across
+ * every process on the database; it ends when released or when its connection dies (the
+ * server drops the lock then, so another process can take over). Work done under a lease
+ * goes through the lease's own connection, so a holder whose connection died can commit
+ * nothing more.
+ */
+export interface Lease extends Transactional {
+  /** Resolves when the connection behind the lease is gone. */
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface Database extends Transactional {
+  readonly kind: 'pglite' | 'postgres';
+  /** Takes the lease named `key` if no one holds it, else answers null at once. */
+  tryLease(key: string): Promise<Lease | null>;
+  /**
+   * Calls `onNotify` for every NOTIFY on `channel` from any process. A hint only: delivery
+   * is not guaranteed (a dropped connection re-listens, missing what came meanwhile).
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/** Advisory-lock namespace of leases (the first key of the two-key form). */
+export const LEASE_NAMESPACE = 727_002;
 
 /** SQLSTATEs we react to. */
 export const PG = {

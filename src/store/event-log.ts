@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   formatCheckpoint,
+  upcast,
   validateEventPayload,
   type Checkpoint,
   type NewEvent,
@@ -11,8 +12,14 @@ import type { Row, Sql } from './db.js';
 
 export interface ReadFilter {
   storeId?: number;
+  merchantId?: number;
   stream?: string;
   names?: readonly string[];
+  correlationId?: string;
+  /** occurred_at >= from */
+  from?: Date;
+  /** occurred_at < until */
+  until?: Date;
 }
 
 export interface ReadOptions extends ReadFilter {
@@ -33,10 +40,24 @@ export const MAX_READ_LIMIT = 1000;
  *   that resumes from the last checkpoint it saw never skips an event that committed late.
  */
 export class EventLog {
+  private readonly commitListeners = new Set<() => void>();
+  /** Counts appends as they are written (a transaction that later rolls back was counted too). */
+  onAppend: (name: string) => void = () => {};
+
   constructor(
     private readonly source: string,
     private readonly now: () => Date,
   ) {}
+
+  /** Called by writers after a transaction that appended events has committed. */
+  committed(): void {
+    for (const listener of this.commitListeners) listener();
+  }
+
+  onCommitted(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
 
   async append(tx: Sql, events: readonly NewEvent[]): Promise<StoredEvent[]> {
     const stored: StoredEvent[] = [];
@@ -62,6 +83,7 @@ export class EventLog {
         ],
       );
       if (row) stored.push(toStoredEvent(row));
+      this.onAppend(e.name);
     }
     return stored;
   }
@@ -84,6 +106,22 @@ export class EventLog {
       params.push(options.names);
       where.push(`name = ANY($${params.length}::text[])`);
     }
+    if (options.merchantId !== undefined) {
+      params.push(options.merchantId);
+      where.push(`merchant_id = $${params.length}`);
+    }
+    if (options.correlationId !== undefined) {
+      params.push(options.correlationId);
+      where.push(`metadata->>'correlation_id' = $${params.length}`);
+    }
+    if (options.from !== undefined) {
+      params.push(options.from);
+      where.push(`occurred_at >= $${params.length}`);
+    }
+    if (options.until !== undefined) {
+      params.push(options.until);
+      where.push(`occurred_at < $${params.length}`);
+    }
     params.push(Math.min(Math.max(options.limit ?? 100, 1), MAX_READ_LIMIT));
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')}
@@ -91,6 +129,11 @@ export class EventLog {
       params,
     );
     return rows.map(toStoredEvent);
+  }
+
+  async readById(sql: Sql, id: string): Promise<StoredEvent | null> {
+    const [row] = await sql.query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id]);
+    return row ? toStoredEvent(row) : null;
   }
 
   /** All events of one stream in stream order (no gap-safety needed: one stream, one writer at a time). */
@@ -120,17 +163,19 @@ interface EventRow extends Row {
   transaction_id: string;
 }
 
+/** Rows come back upcast to the current version of their type. */
 function toStoredEvent(r: EventRow): StoredEvent {
+  const { version, payload } = upcast(r.name, r.version, r.payload, { stream_version: r.stream_version });
   return {
     id: r.id,
     name: r.name,
-    version: r.version,
+    version,
     stream: r.stream,
     stream_version: r.stream_version,
     timestamp: new Date(r.occurred_at).toISOString(),
     source: r.source,
     metadata: r.metadata,
-    payload: r.payload,
+    payload,
     position: Number(r.position),
     transaction_id: r.transaction_id,
     checkpoint: formatCheckpoint({ transactionId: BigInt(r.transaction_id), position: Number(r.position) }),

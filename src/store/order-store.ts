@@ -68,7 +68,7 @@ export class OrderStore {
     const now = this.clock.now();
     const publicId = randomBytes(16).toString('base64url');
     try {
-      return await this.db.transaction(async (tx) => {
+      const result = await this.db.transaction(async (tx) => {
         const [inserted] = await tx.query(
           `INSERT INTO orders (public_id, merchant_id, store_id, fulfilment_type, status, shipping_status,
              customer_name, customer_email, customer_phone, shipping_address, shipping_method,
@@ -112,6 +112,8 @@ export class OrderStore {
         const events = await this.log.append(tx, [toNewEvent(row.id, event, metadata)]);
         return { order: toOrderView(row, priced.items), events, created: true };
       });
+      this.log.committed();
+      return result;
     } catch (e) {
       // Two retries of one checkout raced: the loser returns the winner's order.
       if (opts.idempotencyKey && pgErrorCode(e) === PG.uniqueViolation) {
@@ -129,7 +131,7 @@ export class OrderStore {
     command: OrderCommand,
     ctx: RequestContext & { actor: Actor },
   ): Promise<CommandResult> {
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       const [locked] = await tx.query('SELECT * FROM orders WHERE id = $1 AND store_id = $2 FOR UPDATE', [
         orderId,
         storeId,
@@ -174,6 +176,8 @@ export class OrderStore {
       const events = await this.log.append(tx, decided.map((e) => toNewEvent(row.id, e, metadata)));
       return { order: toOrderView(after, await loadItems(tx, row.id)), events };
     });
+    this.log.committed();
+    return result;
   }
 
   async get(storeId: number, orderId: number): Promise<OrderView | null> {
@@ -260,7 +264,7 @@ function auditAction(command: OrderCommand): string {
 }
 
 export interface AuditEntry {
-  merchantId: number;
+  merchantId: number | null;
   storeId: number | null;
   userId: number | null;
   entity?: string;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, Row, Sql } from './db.js';
+import { LEASE_NAMESPACE, type Database, type Lease, type Row, type Sql } from './db.js';
 
 const INT8_OID = 20;
 
@@ -12,21 +12,52 @@ export interface PgDatabaseOptions {
   statementTimeoutMillis?: number;
 }
 
-/** PostgreSQL over the network through a pg pool. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Runs `fn` in a transaction on one client. */
+async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<T>): Promise<{ result: T; broken: boolean }> {
+  await client.query('BEGIN');
+  try {
+    const result = await fn(clientSql(client));
+    await client.query('COMMIT');
+    return { result, broken: false };
+  } catch (e) {
+    let broken = false;
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    if (broken) Object.assign(e as object, { connectionBroken: true });
+    throw e;
+  }
+}
+
+function clientSql(client: pg.ClientBase): Sql {
+  return {
+    query: async <R extends object = Row>(text: string, params: readonly unknown[] = []) =>
+      (await client.query(text, params as unknown[])).rows as R[],
+    exec: async (script: string) => {
+      await client.query(script);
+    },
+  };
+}
+
+/** PostgreSQL over the network through a pg pool; leases and LISTEN use dedicated clients. */
 export class PgDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
+  private readonly options: PgDatabaseOptions;
 
   constructor(options: PgDatabaseOptions) {
+    this.options = options;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: options.statementTimeoutMillis ?? 15_000,
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-      },
+      types,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
@@ -45,25 +76,79 @@ export class PgDatabase implements Database {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      await client.query('BEGIN');
-      const tx: Sql = {
-        query: async <R extends object = Row>(text: string, params: readonly unknown[] = []) =>
-          (await client.query(text, params as unknown[])).rows as R[],
-        exec: async (script: string) => {
-          await client.query(script);
-        },
-      };
-      const result = await fn(tx);
-      await client.query('COMMIT');
-      return result;
+      return (await inTransaction(client, fn)).result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      broken = (e as { connectionBroken?: boolean }).connectionBroken === true;
       throw e;
     } finally {
       client.release(broken);
     }
+  }
+
+  private async dedicatedClient(): Promise<{ client: pg.Client; gone: Promise<void> }> {
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      connectionTimeoutMillis: this.options.connectionTimeoutMillis ?? 5_000,
+      statement_timeout: this.options.statementTimeoutMillis ?? 15_000,
+      types,
+    });
+    const gone = new Promise<void>((resolve) => {
+      client.on('error', () => resolve());
+      client.on('end', () => resolve());
+    });
+    await client.connect();
+    return { client, gone };
+  }
+
+  async tryLease(key: string): Promise<Lease | null> {
+    const { client, gone } = await this.dedicatedClient();
+    try {
+      const [row] = (await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEASE_NAMESPACE, key])).rows;
+      if (!row?.ok) {
+        await client.end();
+        return null;
+      }
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw e;
+    }
+    const sql = clientSql(client);
+    return {
+      ...sql,
+      lost: gone,
+      transaction: async (fn) => (await inTransaction(client, fn)).result,
+      release: async () => {
+        await client.end().catch(() => {});
+      },
+    };
+  }
+
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let current: pg.Client | undefined;
+    const connect = async (): Promise<void> => {
+      while (!stopped) {
+        try {
+          const { client, gone } = await this.dedicatedClient();
+          current = client;
+          client.on('notification', (n) => {
+            if (n.channel === channel) onNotify();
+          });
+          await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+          // Whatever was notified while we were away is found by polling; wake once now.
+          onNotify();
+          await gone;
+        } catch {
+          // fall through to retry
+        }
+        if (!stopped) await new Promise((r) => setTimeout(r, 1_000));
+      }
+    };
+    void connect();
+    return async () => {
+      stopped = true;
+      await current?.end().catch(() => {});
+    };
   }
 
   async close(): Promise<void> {

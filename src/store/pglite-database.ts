@@ -1,12 +1,14 @@
 import { PGlite, types } from '@electric-sql/pglite';
-import type { Database, Row, Sql } from './db.js';
+import type { Database, Lease, Row, Sql } from './db.js';
 
 /**
  * Embedded PostgreSQL (WASM) in a data folder, or in memory when `dataDir` is undefined.
- * One connection: PGlite runs statements and transactions one at a time, in order.
+ * One connection in one process: statements and transactions run one at a time, in order;
+ * leases are bookkeeping within this process.
  */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
+  private readonly leases = new Set<string>();
 
   private constructor(private readonly db: PGlite) {}
 
@@ -35,6 +37,25 @@ export class PgliteDatabase implements Database {
         },
       }),
     );
+  }
+
+  async tryLease(key: string): Promise<Lease | null> {
+    if (this.leases.has(key)) return null;
+    this.leases.add(key);
+    return {
+      query: (text, params) => this.query(text, params),
+      exec: (script) => this.exec(script),
+      transaction: (fn) => this.transaction(fn),
+      lost: new Promise<void>(() => {}),
+      release: async () => {
+        this.leases.delete(key);
+      },
+    };
+  }
+
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    const unlisten = await this.db.listen(channel, onNotify);
+    return async () => unlisten();
   }
 
   async close(): Promise<void> {

@@ -9,8 +9,6 @@ const userRow = z.object({
   email: z.string(),
   name: z.string(),
   password_hash: z.string(),
-  failed_logins: z.coerce.number(),
-  locked_until: z.coerce.date().nullable(),
 });
 export type UserRecord = z.infer<typeof userRow>;
 
@@ -47,18 +45,35 @@ export class TenancyStore {
     return row ? userRow.parse(row) : null;
   }
 
-  /** Counts a failed sign-in; locks the account once the policy's limit is reached. */
-  async recordFailedLogin(userId: number, now: Date, policy: LockoutPolicy): Promise<void> {
+  /** Until when sign-ins for this email are refused, if they are. */
+  async loginLockedUntil(email: string, now: Date): Promise<Date | null> {
+    const [row] = await this.db.query('SELECT locked_until FROM login_throttle WHERE email_key = lower($1) AND locked_until > $2', [
+      email,
+      now,
+    ]);
+    return row ? new Date(row.locked_until as string) : null;
+  }
+
+  /**
+   * Counts a failed sign-in for an email (known or not); locks it once the policy's limit is
+   * reached. A failure after an expired lock starts counting afresh.
+   */
+  async recordFailedLogin(email: string, now: Date, policy: LockoutPolicy): Promise<void> {
     await this.db.query(
-      `UPDATE users SET failed_logins = failed_logins + 1,
-         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
-       WHERE id = $1`,
-      [userId, policy.maxFailures, new Date(now.getTime() + policy.lockMs)],
+      `INSERT INTO login_throttle AS t (email_key, failures, locked_until, updated_at)
+       VALUES (lower($1), 1, CASE WHEN $2 <= 1 THEN $3::timestamptz END, $4)
+       ON CONFLICT (email_key) DO UPDATE SET
+         failures = CASE WHEN t.locked_until <= $4 THEN 1 ELSE t.failures + 1 END,
+         locked_until = CASE
+           WHEN (CASE WHEN t.locked_until <= $4 THEN 1 ELSE t.failures + 1 END) >= $2 THEN $3::timestamptz
+           ELSE NULL END,
+         updated_at = $4`,
+      [email.slice(0, 254), policy.maxFailures, new Date(now.getTime() + policy.lockMs), now],
     );
   }
 
-  async clearFailedLogins(userId: number): Promise<void> {
-    await this.db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [userId]);
+  async clearFailedLogins(email: string): Promise<void> {
+    await this.db.query('DELETE FROM login_throttle WHERE email_key = lower($1)', [email]);
   }
 
   async createSession(userId: number, now: Date, ttlMs: number): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
@@ -130,6 +145,22 @@ export class TenancyStore {
       [userId],
     );
     return rows.map((r) => membershipRow.parse(r));
+  }
+
+  /**
+   * Operator rights: platform admins see and act on everything; owners of any store of
+   * their merchant see and act on that merchant's share. Null: neither.
+   */
+  async operatorScope(userId: number): Promise<{ admin: boolean; merchantId: number } | null> {
+    const [row] = await this.db.query(
+      `SELECT u.platform_admin, u.merchant_id,
+         EXISTS (SELECT 1 FROM store_memberships m JOIN stores s ON s.id = m.store_id
+                 WHERE m.user_id = u.id AND m.role = 'owner' AND s.merchant_id = u.merchant_id) AS owner
+       FROM users u WHERE u.id = $1`,
+      [userId],
+    );
+    if (!row || (!row.platform_admin && !row.owner)) return null;
+    return { admin: row.platform_admin === true, merchantId: Number(row.merchant_id) };
   }
 
   /** The user's role in a store of their own merchant, or null: callers answer the same either way. */

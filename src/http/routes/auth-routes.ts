@@ -17,8 +17,9 @@ const tokenBody = z.object({ name: z.string().trim().min(1).max(100) }).strict()
 
 /**
  * Sign-in for the dashboard (httpOnly SameSite=Lax session cookie + CSRF token) and API
- * tokens for integrations. A wrong email and a wrong password answer alike; repeated
- * failures lock the account for a while, which also answers alike once locked.
+ * tokens for integrations. A wrong email and a wrong password answer alike. Repeated
+ * failures lock the email address for a while, counted per address whether or not an
+ * account has it, so a lock reveals nothing about which accounts exist.
  */
 export async function authRoutes(app: FastifyInstance, deps: { tenancy: TenancyStore; clock: Clock; config: AuthConfig }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -29,17 +30,19 @@ export async function authRoutes(app: FastifyInstance, deps: { tenancy: TenancyS
     config: { rateLimit: config.loginRateLimit },
   }, async (request, reply) => {
     const now = deps.clock.now();
-    const user = await deps.tenancy.findUserByEmail(request.body.email);
-    const passwordOk = await verifyPassword(request.body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-    if (!user) throw new AppError('AUTH_INVALID_CREDENTIALS');
-    if (user.locked_until && user.locked_until > now) {
-      throw new AppError('AUTH_ACCOUNT_LOCKED', { retry_after_seconds: Math.ceil((user.locked_until.getTime() - now.getTime()) / 1000) });
+    const { email, password } = request.body;
+    const lockedUntil = await deps.tenancy.loginLockedUntil(email, now);
+    if (lockedUntil) {
+      throw new AppError('AUTH_ACCOUNT_LOCKED', { retry_after_seconds: Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000) });
     }
-    if (!passwordOk) {
-      await deps.tenancy.recordFailedLogin(user.id, now, config.lockout);
+    const user = await deps.tenancy.findUserByEmail(email);
+    // Verify against a dummy hash for unknown emails too: the answer takes as long either way.
+    const passwordOk = await verifyPassword(password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
+    if (!user || !passwordOk) {
+      await deps.tenancy.recordFailedLogin(email, now, config.lockout);
       throw new AppError('AUTH_INVALID_CREDENTIALS');
     }
-    await deps.tenancy.clearFailedLogins(user.id);
+    await deps.tenancy.clearFailedLogins(email);
     const session = await deps.tenancy.createSession(user.id, now, config.sessionTtlMs);
     reply.setCookie(SESSION_COOKIE, session.token, {
       httpOnly: true,

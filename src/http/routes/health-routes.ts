@@ -5,7 +5,10 @@ import { errorBody } from '../error-handler.js';
 const HEALTH_TIMEOUT_MS = 2_000;
 
 /** Liveness of the service and its database, and the OpenAPI document of every route. */
-export async function healthRoutes(app: FastifyInstance, deps: { db: Database }) {
+export async function healthRoutes(
+  app: FastifyInstance,
+  deps: { db: Database; metrics: { render(): Promise<{ contentType: string; body: string }> } },
+) {
   app.get('/health', { schema: { tags: ['ops'], summary: 'Database reachable (200) or not (503)' } }, async (_request, reply) => {
     const started = performance.now();
     try {
@@ -14,6 +17,11 @@ export async function healthRoutes(app: FastifyInstance, deps: { db: Database })
     } catch {
       return reply.code(503).send({ status: 'unavailable', ...errorBody('DATABASE_UNAVAILABLE'), database: { kind: deps.db.kind, status: 'down' } });
     }
+  });
+
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    const { contentType, body } = await deps.metrics.render();
+    return reply.type(contentType).send(body);
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -24,11 +24,18 @@ CREATE TABLE users (
   email           text NOT NULL,
   name            text NOT NULL,
   password_hash   text NOT NULL,
-  failed_logins   integer NOT NULL DEFAULT 0,
-  locked_until    timestamptz,
   created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX users_email ON users (lower(email));
+
+-- Failed sign-ins are counted per email address, whether or not a user has it, so a locked
+-- account and an unknown address answer alike and the lock tells nobody which emails exist.
+CREATE TABLE login_throttle (
+  email_key    text PRIMARY KEY,
+  failures     integer NOT NULL,
+  locked_until timestamptz,
+  updated_at   timestamptz NOT NULL
+);
 
 CREATE TABLE store_memberships (
   user_id  bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,

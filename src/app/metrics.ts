@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PipelineAdmin, PipelineObserver } from '../pipeline/index.js';
+import type { EventLog } from '../store/index.js';
+
+/**
+ * Prometheus metrics of one process, in a registry of its own (no global state), served
+ * at GET /metrics. Lag gauges are read from the database at scrape time, so every node
+ * reports the same, true figure whichever node runs the subscription.
+ */
+export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logger: { warn(o: object, m: string): void } }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'storeflow_process_' });
+
+  const appended = new Counter({
+    name: 'storeflow_events_appended_total',
+    help: 'Events appended to the log, by event name',
+    labelNames: ['name'],
+    registers: [registry],
+  });
+  deps.log.onAppend = (name) => appended.inc({ name });
+
+  const handled = new Counter({
+    name: 'storeflow_events_handled_total',
+    help: 'Events handled by a subscription',
+    labelNames: ['subscription', 'name'],
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'storeflow_handler_failures_total',
+    help: 'Failed handler attempts (each retry counts)',
+    labelNames: ['subscription', 'name'],
+    registers: [registry],
+  });
+  const parked = new Counter({
+    name: 'storeflow_dead_letters_parked_total',
+    help: 'Events parked as dead letters after their last attempt',
+    labelNames: ['subscription', 'name'],
+    registers: [registry],
+  });
+  const handlerLag = new Histogram({
+    name: 'storeflow_commit_to_handler_seconds',
+    help: 'Time from an event being appended to its subscription handling it',
+    labelNames: ['subscription'],
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const leases = new Gauge({
+    name: 'storeflow_subscription_lease_held',
+    help: '1 when this process holds the subscription lease',
+    labelNames: ['subscription'],
+    registers: [registry],
+  });
+
+  const lagEvents = new Gauge({ name: 'storeflow_subscription_lag_events', help: 'Events in the log after the checkpoint', labelNames: ['subscription'], registers: [registry] });
+  const lagSeconds = new Gauge({ name: 'storeflow_subscription_lag_seconds', help: 'Age of the oldest event not yet handled', labelNames: ['subscription'], registers: [registry] });
+  const parkedNow = new Gauge({ name: 'storeflow_dead_letters_open', help: 'Dead letters parked and not yet resolved', labelNames: ['subscription'], registers: [registry] });
+  const refresh = async () => {
+    try {
+      for (const s of await deps.admin.status()) {
+        lagEvents.set({ subscription: s.name }, s.lag_events);
+        lagSeconds.set({ subscription: s.name }, s.lag_seconds);
+        parkedNow.set({ subscription: s.name }, s.parked);
+      }
+    } catch (err) {
+      deps.logger.warn({ err }, 'could not read subscription lag for metrics');
+    }
+  };
+
+  const observer: PipelineObserver = {
+    handled: (subscription, name, lagMs) => {
+      handled.inc({ subscription, name });
+      if (lagMs > 0) handlerLag.observe({ subscription }, lagMs / 1000);
+    },
+    failed: (subscription, name) => failures.inc({ subscription, name }),
+    parked: (subscription, name) => parked.inc({ subscription, name }),
+    error: () => {},
+    leaseAcquired: (subscription) => leases.set({ subscription }, 1),
+    leaseLost: (subscription) => leases.set({ subscription }, 0),
+  };
+
+  return {
+    registry,
+    observer,
+    async render(): Promise<{ contentType: string; body: string }> {
+      await refresh();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

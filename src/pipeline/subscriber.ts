@@ -1,0 +1,44 @@
+import type { StoredEvent } from '../events/index.js';
+import type { Sql } from '../store/index.js';
+
+/**
+ * A consumer of the event log.
+ *
+ * Contract: `handle` runs inside a transaction that also moves the subscription's
+ * checkpoint past the event, so its database effects happen exactly once per delivery; it
+ * must not do slow I/O (it would hold back every gap-safe reader) — work that leaves the
+ * database is written to an outbox and carried out by a worker. Events arrive one at a
+ * time in log order (so in stream order). A replay delivers events again: handlers must be
+ * idempotent or be reset before a replay.
+ */
+export interface Subscriber {
+  readonly name: string;
+  /** Event names this subscriber wants; others are skipped without a transaction. Undefined: all. */
+  readonly eventNames?: readonly string[];
+  readonly retry?: Partial<RetryPolicy>;
+  /** True when `handle` appends events itself, so other subscriptions are woken after it. */
+  readonly appendsEvents?: boolean;
+  handle(event: StoredEvent, tx: Sql): Promise<void>;
+  /**
+   * For projections: forget everything derived so far. A rebuild calls it in the same
+   * transaction that moves the checkpoint back to the start of the log.
+   */
+  reset?(tx: Sql): Promise<void>;
+}
+
+export interface RetryPolicy {
+  /** Attempts before the event is parked as a dead letter (>= 1). */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 60_000 };
+
+/** Exponential backoff with full jitter: a random delay in [base, min(max, base·2^(attempt-1))]. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(policy.baseDelayMs + random() * Math.max(0, ceiling - policy.baseDelayMs));
+}
+
+export const accepts = (s: Subscriber, name: string) => s.eventNames === undefined || s.eventNames.includes(name);

@@ -1,0 +1,250 @@
+import { parseCheckpoint, type Checkpoint, type StoredEvent } from '../events/index.js';
+import type { Clock } from '../shared/index.js';
+import type { Database, EventLog, Lease } from '../store/index.js';
+import { deadLetterSql } from './dead-letters.js';
+import type { PipelineObserver } from './pipeline-observer.js';
+import { jobCursor, jobFilter, replaySql } from './replay-jobs.js';
+import { DEFAULT_RETRY, accepts, backoffDelay, type RetryPolicy, type Subscriber } from './subscriber.js';
+import { CheckpointMoved, checkpointOf, subscriptionSql, type SubscriptionRow } from './subscription-store.js';
+import type { Wakeup } from './wakeup.js';
+
+export interface RunnerOptions {
+  db: Database;
+  log: EventLog;
+  clock: Clock;
+  wakeup: Wakeup;
+  observer: PipelineObserver;
+  /** Names this process in `subscriptions.holder`. */
+  holderId: string;
+  pollIntervalMs: number;
+  batchSize: number;
+  /** How often a process without the lease tries to take it over. */
+  leaseRetryMs: number;
+}
+
+type Step = { kind: 'busy' } | { kind: 'idle' } | { kind: 'retry'; at: Date };
+
+/**
+ * Runs one subscription in this process while it holds the subscription's lease: reads the
+ * log gap-safely from the stored checkpoint, hands each wanted event to the subscriber in
+ * a transaction that also advances the checkpoint, retries a failing event with backoff,
+ * parks it after the last attempt and moves on. Between batches it carries out operator
+ * requests (dead-letter retries, replays) for its subscription, so they never run beside it.
+ */
+export class SubscriptionRunner {
+  private readonly retry: RetryPolicy;
+  private lease: Lease | null = null;
+  private stopped = true;
+  private loop: Promise<void> | undefined;
+  private lastHeartbeat = 0;
+
+  constructor(
+    readonly subscriber: Subscriber,
+    private readonly o: RunnerOptions,
+  ) {
+    this.retry = { ...DEFAULT_RETRY, ...subscriber.retry };
+  }
+
+  get name(): string {
+    return this.subscriber.name;
+  }
+
+  get holdsLease(): boolean {
+    return this.lease !== null;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.wakeup.notify();
+    await this.loop;
+    await this.dropLease();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const mark = this.o.wakeup.mark();
+      try {
+        const lease = this.lease ?? (await this.acquire());
+        if (!lease) {
+          await this.o.wakeup.wait(this.o.leaseRetryMs, -1);
+          continue;
+        }
+        const step = await this.step(lease);
+        if (step.kind === 'idle') await this.o.wakeup.wait(this.o.pollIntervalMs, mark);
+        if (step.kind === 'retry') await this.o.wakeup.wait(Math.min(this.o.pollIntervalMs, step.at.getTime() - this.now().getTime()), mark);
+      } catch (e) {
+        if (e instanceof CheckpointMoved) continue;
+        this.o.observer.error(this.name, e);
+        // A broken lease connection: give it up; this or another process takes over.
+        await this.dropLease();
+        if (!this.stopped) await new Promise((r) => setTimeout(r, Math.min(this.o.pollIntervalMs, 1_000)));
+      }
+    }
+  }
+
+  private async acquire(): Promise<Lease | null> {
+    const lease = await this.o.db.tryLease(`subscription:${this.name}`);
+    if (!lease) return null;
+    this.lease = lease;
+    void lease.lost.then(() => {
+      if (this.lease === lease) {
+        this.lease = null;
+        this.o.observer.leaseLost(this.name);
+      }
+    });
+    await subscriptionSql.ensure(lease, this.name);
+    this.o.observer.leaseAcquired(this.name);
+    return lease;
+  }
+
+  private async dropLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    if (lease) {
+      await subscriptionSql.heartbeat(lease, this.name, null, this.now()).catch(() => {});
+      await lease.release().catch(() => {});
+    }
+  }
+
+  private now(): Date {
+    return this.o.clock.now();
+  }
+
+  /** One unit of work: operator requests first, then one batch of the log. */
+  private async step(lease: Lease): Promise<Step> {
+    const sub = await subscriptionSql.load(lease, this.name);
+    if (!sub) throw new Error(`subscription ${this.name} vanished`);
+    await this.heartbeat(lease);
+    if (sub.paused) return { kind: 'idle' };
+    if (await this.retryDeadLetters(lease)) return { kind: 'busy' };
+    if (await this.replayBatch(lease)) return { kind: 'busy' };
+    return this.liveBatch(lease, sub);
+  }
+
+  private async heartbeat(lease: Lease): Promise<void> {
+    const now = this.now().getTime();
+    if (now - this.lastHeartbeat < 5_000) return;
+    this.lastHeartbeat = now;
+    await subscriptionSql.heartbeat(lease, this.name, this.o.holderId, this.now());
+  }
+
+  private async liveBatch(lease: Lease, sub: SubscriptionRow): Promise<Step> {
+    let current: Checkpoint = checkpointOf(sub);
+    const events = await this.o.log.readAfter(lease, current, { limit: this.o.batchSize });
+    let skippedTo: Checkpoint | null = null;
+    const flushSkipped = async () => {
+      if (!skippedTo) return;
+      await subscriptionSql.advance(lease, this.name, current, skippedTo, 0, this.now());
+      current = skippedTo;
+      skippedTo = null;
+    };
+    for (const event of events) {
+      if (this.stopped) break;
+      const at = parseCheckpoint(event.checkpoint);
+      if (!accepts(this.subscriber, event.name)) {
+        skippedTo = at;
+        continue;
+      }
+      await flushSkipped();
+      const retrying = sub.retry_event_id === event.id;
+      if (retrying && sub.next_retry_at && sub.next_retry_at > this.now()) return { kind: 'retry', at: sub.next_retry_at };
+      try {
+        await lease.transaction(async (tx) => {
+          await this.subscriber.handle(event, tx);
+          await subscriptionSql.advance(tx, this.name, current, at, 1, this.now());
+        });
+        current = at;
+        if (this.subscriber.appendsEvents) this.o.log.committed();
+        this.o.observer.handled(this.name, event.name, this.now().getTime() - Date.parse(event.timestamp));
+      } catch (e) {
+        if (e instanceof CheckpointMoved) throw e;
+        const attempts = (retrying ? sub.retry_attempts : 0) + 1;
+        this.o.observer.failed(this.name, event.name, e, attempts);
+        const error = describe(e);
+        if (attempts < this.retry.maxAttempts) {
+          const at = new Date(this.now().getTime() + backoffDelay(attempts, this.retry));
+          await subscriptionSql.recordFailure(lease, this.name, event, attempts, error, at, this.now());
+          return { kind: 'retry', at };
+        }
+        await this.park(lease, event, current, at, {
+          error,
+          attempts,
+          firstFailedAt: (retrying ? sub.retry_first_at : null) ?? this.now(),
+        });
+        current = at;
+      }
+    }
+    await flushSkipped();
+    return events.length === this.o.batchSize ? { kind: 'busy' } : { kind: 'idle' };
+  }
+
+  private async park(
+    lease: Lease,
+    event: StoredEvent,
+    from: Checkpoint,
+    to: Checkpoint,
+    f: { error: string; attempts: number; firstFailedAt: Date },
+  ): Promise<void> {
+    await lease.transaction(async (tx) => {
+      await deadLetterSql.park(tx, this.name, event, { ...f, lastFailedAt: this.now() });
+      await subscriptionSql.advance(tx, this.name, from, to, 0, this.now());
+    });
+    this.o.observer.parked(this.name, event.name);
+  }
+
+  /** Dead letters an operator asked to retry: one attempt each, back to parked if it fails. */
+  private async retryDeadLetters(lease: Lease): Promise<boolean> {
+    const letters = await deadLetterSql.retryRequested(lease, this.name, this.o.batchSize);
+    for (const letter of letters) {
+      const event = await this.o.log.readById(lease, letter.event_id);
+      try {
+        if (!event) throw new Error(`event ${letter.event_id} is no longer in the log`);
+        await lease.transaction(async (tx) => {
+          await this.subscriber.handle(event, tx);
+          await deadLetterSql.markRetried(tx, letter.id);
+        });
+        this.o.observer.handled(this.name, letter.event_name, 0);
+      } catch (e) {
+        this.o.observer.failed(this.name, letter.event_name, e, letter.attempts + 1);
+        await deadLetterSql.markRetryFailed(lease, letter.id, describe(e));
+      }
+    }
+    return letters.length > 0;
+  }
+
+  /** One batch of the oldest open replay job; the job fails at the first event the handler refuses. */
+  private async replayBatch(lease: Lease): Promise<boolean> {
+    const job = await replaySql.nextOpen(lease, this.name);
+    if (!job) return false;
+    const events = await this.o.log.readAfter(lease, jobCursor(job), { ...jobFilter(job), limit: this.o.batchSize });
+    if (events.length === 0) {
+      await replaySql.finish(lease, job.id, 'done');
+      return true;
+    }
+    for (const event of events) {
+      const at = parseCheckpoint(event.checkpoint);
+      try {
+        await lease.transaction(async (tx) => {
+          if (accepts(this.subscriber, event.name)) await this.subscriber.handle(event, tx);
+          await replaySql.progress(tx, job.id, at, 1);
+        });
+      } catch (e) {
+        await replaySql.finish(lease, job.id, 'failed', `event ${event.id} (${event.name}): ${describe(e)}`);
+        this.o.observer.error(this.name, e);
+        return true;
+      }
+    }
+    return true;
+  }
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
