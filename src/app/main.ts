@@ -2,11 +2,13 @@ import { loadConfig, type Config } from './config.js';
 import { DEMO_PASSWORD, DEMO_USERS } from './demo-seed.js';
 import { createStoreFlow, openDatabase } from './storeflow.js';
 import { migrate } from '../store/index.js';
+import { replayCommand } from './cli-replay.js';
 
 /**
- * CLI: `storeflow [start]` runs the server; `storeflow migrate` applies migrations and exits.
+ * CLI: `storeflow [start]` runs the server; `storeflow migrate` applies migrations and exits;
+ * `storeflow replay …` replays part of the log to one subscription (see cli-replay.ts).
  */
-const USAGE = 'usage: storeflow [start | migrate]';
+const USAGE = 'usage: storeflow [start | migrate | replay …]';
 
 async function start(config: Config): Promise<void> {
   const app = await createStoreFlow(config);
@@ -59,6 +61,9 @@ async function main(argv: string[]): Promise<void> {
       await db.close();
       return;
     }
+    case 'replay':
+      process.exitCode = await replayCommand(config, argv.slice(1));
+      return;
     default:
       console.error(USAGE);
       process.exitCode = 2;

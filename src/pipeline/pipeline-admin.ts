@@ -12,6 +12,12 @@ export class UnknownSubscription extends Error {
   }
 }
 
+export class NotReplayable extends Error {
+  constructor(readonly subscription: string) {
+    super(`${subscription} is not idempotent: rebuild it instead of replaying a range`);
+  }
+}
+
 /**
  * What operators can see and do with the pipeline. Requests that must run where the
  * subscription runs (replays, dead-letter retries) are written to the database and carried
@@ -67,6 +73,7 @@ export class PipelineAdmin {
             parked: parked.get(r.name) ?? 0,
             last_handled_at: r.last_handled_at?.toISOString() ?? null,
             rebuildable: typeof this.subscriber(r.name).reset === 'function',
+            replayable: this.subscriber(r.name).idempotent !== false,
           };
         }),
     );
@@ -79,6 +86,11 @@ export class PipelineAdmin {
     const target = 'checkpoint' in to ? to.checkpoint : await checkpointBefore(this.db, to.time);
     await subscriptionSql.reset(this.db, name, target);
     return target;
+  }
+
+  isRebuildOnly(name: string): boolean {
+    const s = this.subscriber(name);
+    return s.idempotent === false && typeof s.reset === 'function';
   }
 
   /** Empties a projection and replays the whole log into it. */
@@ -100,7 +112,7 @@ export class PipelineAdmin {
   }
 
   async replay(request: ReplayRequest) {
-    this.subscriber(request.subscription);
+    if (this.subscriber(request.subscription).idempotent === false) throw new NotReplayable(request.subscription);
     return replaySql.create(this.db, request, this.clock.now());
   }
 

@@ -20,6 +20,11 @@ export interface Subscriber {
   readonly appendsEvents?: boolean;
   handle(event: StoredEvent, tx: Sql): Promise<void>;
   /**
+   * False when handling an event twice would count it twice (a counter projection). Such a
+   * subscriber cannot take a range replay; it is rebuilt from the start instead (`reset`).
+   */
+  readonly idempotent?: boolean;
+  /**
    * For projections: forget everything derived so far. A rebuild calls it in the same
    * transaction that moves the checkpoint back to the start of the log.
    */

@@ -11,6 +11,8 @@ import type { Sql } from '../store/index.js';
 export const storeCountersProjection: Subscriber = {
   name: 'store-counters',
   eventNames: ['OrderCreated', 'OrderStatusUpdated'],
+  // Counting twice would be wrong: replays of a range are refused; rebuild instead.
+  idempotent: false,
 
   async handle(event: StoredEvent, tx: Sql): Promise<void> {
     if (event.name === 'OrderCreated') {

@@ -21,6 +21,7 @@ export const ERROR_REGISTRY = {
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'No such subscription.' },
   DEAD_LETTER_NOT_FOUND: { status: 404, message: 'No such open dead letter.' },
   REPLAY_NOT_FOUND: { status: 404, message: 'No such replay.' },
+  SUBSCRIPTION_NOT_REPLAYABLE: { status: 422, message: 'This subscription counts what it sees; rebuild it instead of replaying a range.' },
   SUBSCRIPTION_NOT_REBUILDABLE: { status: 422, message: 'This subscription is not a projection and cannot be rebuilt.' },
   ORDER_NOT_FOUND: { status: 404, message: 'No such order in this store.' },
   PRODUCT_NOT_FOUND: { status: 404, message: 'No such product in this store.' },

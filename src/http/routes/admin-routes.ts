@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EVENT_CATALOGUE, parseCheckpoint } from '../../events/index.js';
-import { deadLetterSql, replaySql, UnknownSubscription, type PipelineAdmin } from '../../pipeline/index.js';
+import { deadLetterSql, NotReplayable, replaySql, UnknownSubscription, type PipelineAdmin } from '../../pipeline/index.js';
 import { AppError } from '../../shared/index.js';
 import { audit, type Database, type EventLog, type TenancyStore } from '../../store/index.js';
 import { principalOf } from '../auth.js';
@@ -150,7 +150,9 @@ export async function adminRoutes(
   r.post('/api/admin/replays', { schema: { body: replayBody, tags: ['admin'], summary: 'Replay a filtered range of the log to one subscription' } }, async (request, reply) => {
     const scope = await platformAdmin(request);
     known(request.body.subscription);
-    const job = await admin.replay({ ...request.body, requestedBy: scope.userId });
+    const job = await admin.replay({ ...request.body, requestedBy: scope.userId }).catch((e: unknown) => {
+      throw e instanceof NotReplayable ? new AppError('SUBSCRIPTION_NOT_REPLAYABLE', { subscription: e.subscription }) : e;
+    });
     await operatorAudit(request, scope, 'replay_requested', String(job.id), { ...request.body });
     return reply.code(202).send({ replay: job });
   });
