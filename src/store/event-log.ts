@@ -60,32 +60,48 @@ export class EventLog {
   }
 
   async append(tx: Sql, events: readonly NewEvent[]): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = [];
-    for (const e of events) {
+    if (events.length === 0) return [];
+    const insert = this.prepareInsert(events, 1);
+    const rows = await tx.query<EventRow>(insert.sql, [insert.param]);
+    return this.stored(rows);
+  }
+
+  /**
+   * The INSERT of `events` as one SQL statement taking a single parameter `$<index>`, for a
+   * caller that folds it into a larger statement (a CTE) so the whole command is one round
+   * trip. Payloads are validated against the catalogue here; `when` (SQL) can make the insert
+   * conditional on the rest of the statement. Pass the rows it returns to `stored()`.
+   */
+  prepareInsert(events: readonly NewEvent[], index: number, when = 'true'): { sql: string; param: string } {
+    const now = this.now();
+    const rows = events.map((e, seq) => {
       validateEventPayload(e.name, e.version, e.payload);
-      const [row] = await tx.query<EventRow>(
-        `INSERT INTO events (id, name, version, stream, stream_version, occurred_at, source,
-                             merchant_id, store_id, metadata, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         RETURNING ${COLUMNS}`,
-        [
-          randomUUID(),
-          e.name,
-          e.version,
-          e.stream,
-          e.stream_version,
-          this.now(),
-          this.source,
-          e.metadata.merchant_id,
-          e.metadata.store_id,
-          JSON.stringify(e.metadata),
-          JSON.stringify(e.payload),
-        ],
-      );
-      if (row) stored.push(toStoredEvent(row));
-      this.onAppend(e.name);
-    }
-    return stored;
+      return {
+        seq, id: randomUUID(), name: e.name, version: e.version, stream: e.stream, stream_version: e.stream_version,
+        occurred_at: now.toISOString(), source: this.source, merchant_id: e.metadata.merchant_id,
+        store_id: e.metadata.store_id, metadata: e.metadata, payload: e.payload,
+      };
+    });
+    return {
+      sql: `INSERT INTO events (id, name, version, stream, stream_version, occurred_at, source, merchant_id, store_id,
+              metadata, payload)
+            SELECT e.id, e.name, e.version, e.stream, e.stream_version, e.occurred_at, e.source, e.merchant_id,
+              e.store_id, e.metadata, e.payload
+            FROM jsonb_to_recordset($${index}::jsonb) AS e(seq int, id uuid, name text, version int, stream text,
+              stream_version int, occurred_at timestamptz, source text, merchant_id bigint, store_id bigint,
+              metadata jsonb, payload jsonb)
+            WHERE ${when}
+            ORDER BY e.seq
+            RETURNING ${COLUMNS}`,
+      param: JSON.stringify(rows),
+    };
+  }
+
+  /** Turns rows returned by an insert from `prepareInsert` into stored events, in log order. */
+  stored(rows: readonly Record<string, unknown>[]): StoredEvent[] {
+    const events = rows.map((r) => toStoredEvent(r as EventRow)).sort((a, b) => a.position - b.position);
+    for (const e of events) this.onAppend(e.name);
+    return events;
   }
 
   async readAfter(sql: Sql, after: Checkpoint, options: ReadOptions = {}): Promise<StoredEvent[]> {
@@ -125,7 +141,7 @@ export class EventLog {
     params.push(Math.min(Math.max(options.limit ?? 100, 1), MAX_READ_LIMIT));
     const rows = await sql.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')}
-       ORDER BY transaction_id, position LIMIT $${params.length}`,
+       ORDER BY events.transaction_id, events.position LIMIT $${params.length}`,
       params,
     );
     return rows.map(toStoredEvent);
@@ -146,6 +162,8 @@ export class EventLog {
   }
 }
 
+// transaction_id is selected as text under its own name: an ORDER BY must name the table's
+// column (events.transaction_id), or it sorts the text ('1000' before '999').
 const COLUMNS = `id, name, version, stream, stream_version, occurred_at, source, metadata, payload,
   position, transaction_id::text AS transaction_id`;
 

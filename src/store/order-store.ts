@@ -17,7 +17,7 @@ import type { EventMetadata, NewEvent, StoredEvent } from '../events/index.js';
 import { AppError, type Clock } from '../shared/index.js';
 import { PG, pgErrorCode, type Database, type Sql } from './db.js';
 import type { EventLog } from './event-log.js';
-import { orderItemRow, orderRow, toOrderState, toOrderView, toTrackingView, type OrderView } from './order-rows.js';
+import { orderItemRow, orderRow, toOrderState, toOrderView, toTrackingView, type OrderRow, type OrderView } from './order-rows.js';
 
 export interface RequestContext {
   requestId: string | null;
@@ -42,9 +42,11 @@ export const ACTIVE_STATUSES: readonly OrderStatus[] = ['pending', 'accepted', '
  * Orders: checkout and fulfilment commands, each one transaction that writes the order row,
  * one audit row and the command's events, or nothing.
  *
- * Concurrency: a command names the order version it was decided against. The row is locked
- * (`FOR UPDATE`) and its version compared; of N commands racing on one version exactly one
- * commits and the rest get ORDER_VERSION_CONFLICT with the order as it now is.
+ * Concurrency: a command names the order version it was decided against. The write is one
+ * statement that moves the row only `WHERE version = expected`; under READ COMMITTED a racer
+ * blocked on the winner's row lock re-checks that condition after the winner commits and
+ * finds it false. So of N commands racing on one version exactly one commits and the rest get
+ * ORDER_VERSION_CONFLICT with the order as it now is.
  */
 export class OrderStore {
   constructor(
@@ -131,53 +133,66 @@ export class OrderStore {
     command: OrderCommand,
     ctx: RequestContext & { actor: Actor },
   ): Promise<CommandResult> {
-    const result = await this.db.transaction(async (tx) => {
-      const [locked] = await tx.query('SELECT * FROM orders WHERE id = $1 AND store_id = $2 FOR UPDATE', [
-        orderId,
-        storeId,
-      ]);
-      if (!locked) throw new AppError('ORDER_NOT_FOUND');
-      const row = orderRow.parse(locked);
-      if (row.version !== expectedVersion) {
-        const order = toOrderView(row, await loadItems(tx, row.id));
-        throw new AppError('ORDER_VERSION_CONFLICT', {
-          expected_version: expectedVersion,
-          current_version: row.version,
-          order,
-        });
-      }
-      const state = toOrderState(row);
-      const decided = decide(command, state, { actor: ctx.actor, now: this.clock.now() });
-      const next = evolveAll(state, decided);
-      const [updated] = await tx.query(
-        `UPDATE orders SET status = $3, shipping_status = $4, tracking_code = $5, tracking_url = $6,
+    const current = await this.load(storeId, orderId);
+    if (!current) throw new AppError('ORDER_NOT_FOUND');
+    if (current.row.version !== expectedVersion) throw conflict(expectedVersion, current.row, current.items);
+    const { row, items } = current;
+    const state = toOrderState(row);
+    const now = this.clock.now();
+    const decided = decide(command, state, { actor: ctx.actor, now });
+    const next = evolveAll(state, decided);
+    const metadata = eventMetadata(row.merchant_id, storeId, { type: 'user', id: ctx.actor.userId, role: ctx.actor.role }, ctx);
+    const insert = this.log.prepareInsert(decided.map((e) => toNewEvent(row.id, e, metadata)), 20, 'EXISTS (SELECT 1 FROM upd)');
+    const auditMeta = {
+      old_status: row.status, new_status: next.status,
+      reason: 'reason' in command ? (command.reason ?? null) : null,
+      ...(next.trackingCode !== row.tracking_code ? { tracking_code: next.trackingCode } : {}),
+      role: ctx.actor.role, from_version: row.version, to_version: next.version,
+    };
+    // One statement, so one atomic round trip: the row moves only if it still has the version
+    // we decided against (a concurrent winner makes the WHERE fail after its commit), and the
+    // audit row and events are written only if it moved.
+    const [result] = await this.db.query<{ order_row: unknown; events: Record<string, unknown>[] | null }>(
+      `WITH upd AS (
+         UPDATE orders SET status = $3, shipping_status = $4, tracking_code = $5, tracking_url = $6,
            accepted_at = $7, ready_at = $8, completed_at = $9, cancelled_at = $10, rejected_at = $11,
            version = $12, updated_at = $13
-         WHERE id = $1 AND version = $2 RETURNING *`,
-        [
-          row.id, expectedVersion, next.status, next.shippingStatus, next.trackingCode, next.trackingUrl,
-          next.acceptedAt, next.readyAt, next.completedAt, next.cancelledAt, next.rejectedAt, next.version,
-          this.clock.now(),
-        ],
-      );
-      const after = orderRow.parse(updated);
-      await audit(tx, {
-        merchantId: row.merchant_id, storeId, userId: ctx.actor.userId, entityId: row.id,
-        action: auditAction(command),
-        meta: {
-          old_status: row.status, new_status: next.status,
-          reason: 'reason' in command ? (command.reason ?? null) : null,
-          ...(next.trackingCode !== row.tracking_code ? { tracking_code: next.trackingCode } : {}),
-          role: ctx.actor.role, from_version: row.version, to_version: next.version,
-        },
-        requestId: ctx.requestId,
-      });
-      const metadata = eventMetadata(row.merchant_id, storeId, { type: 'user', id: ctx.actor.userId, role: ctx.actor.role }, ctx);
-      const events = await this.log.append(tx, decided.map((e) => toNewEvent(row.id, e, metadata)));
-      return { order: toOrderView(after, await loadItems(tx, row.id)), events };
-    });
+         WHERE id = $1 AND version = $2 RETURNING *
+       ), aud AS (
+         INSERT INTO audit_log (merchant_id, store_id, user_id, entity, entity_id, action, meta, request_id)
+         SELECT $14, $15, $16, 'order', $1::text, $17, $18, $19 FROM upd
+       ), ev AS (${insert.sql})
+       SELECT (SELECT row_to_json(upd) FROM upd) AS order_row, (SELECT json_agg(ev) FROM ev) AS events`,
+      [
+        row.id, expectedVersion, next.status, next.shippingStatus, next.trackingCode, next.trackingUrl,
+        next.acceptedAt, next.readyAt, next.completedAt, next.cancelledAt, next.rejectedAt, next.version, now,
+        row.merchant_id, storeId, ctx.actor.userId, auditAction(command), JSON.stringify(auditMeta), ctx.requestId,
+        insert.param,
+      ],
+    );
+    if (!result?.order_row) {
+      const now = await this.load(storeId, orderId);
+      if (!now) throw new AppError('ORDER_NOT_FOUND');
+      throw conflict(expectedVersion, now.row, now.items);
+    }
+    const events = this.log.stored(result.events ?? []);
     this.log.committed();
-    return result;
+    return { order: toOrderView(orderRow.parse(result.order_row), items), events };
+  }
+
+  /** The order row and its items in one round trip. */
+  private async load(storeId: number, orderId: number): Promise<{ row: OrderRow; items: OrderItem[] } | null> {
+    const [raw] = await this.db.query<Record<string, unknown>>(
+      `SELECT o.*, (SELECT coalesce(json_agg(i ORDER BY i.id), '[]'::json) FROM order_items i WHERE i.order_id = o.id) AS items_json
+       FROM orders o WHERE o.id = $1 AND o.store_id = $2`,
+      [orderId, storeId],
+    );
+    if (!raw) return null;
+    const items = (raw.items_json as unknown[]).map((r) => {
+      const { order_id: _, ...item } = orderItemRow.parse(r);
+      return item;
+    });
+    return { row: orderRow.parse(raw), items };
   }
 
   async get(storeId: number, orderId: number): Promise<OrderView | null> {
@@ -252,6 +267,14 @@ async function loadItems(sql: Sql, orderId: number): Promise<OrderItem[]> {
   return rows.map((r) => {
     const { order_id: _, ...item } = orderItemRow.parse(r);
     return item;
+  });
+}
+
+function conflict(expected: number, row: OrderRow, items: OrderItem[]): AppError {
+  return new AppError('ORDER_VERSION_CONFLICT', {
+    expected_version: expected,
+    current_version: row.version,
+    order: toOrderView(row, items),
   });
 }
 

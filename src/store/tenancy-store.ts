@@ -120,11 +120,21 @@ export class TenancyStore {
     return { id: Number(row?.id), token };
   }
 
+  /**
+   * The user behind a bearer token. `last_used_at` is written at most once a minute, so a
+   * busy integration does not turn every read into a write on one hot row.
+   */
   async principalForApiToken(token: string, now: Date): Promise<Principal | null> {
     const [row] = await this.db.query(
-      `UPDATE api_tokens t SET last_used_at = $2 FROM users u
-       WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.id = t.user_id
-       RETURNING u.id, u.merchant_id, u.email, u.name`,
+      `WITH t AS (
+         SELECT t.id AS token_id, t.last_used_at, u.id, u.merchant_id, u.email, u.name
+         FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+       ), touch AS (
+         UPDATE api_tokens SET last_used_at = $2
+         WHERE id IN (SELECT token_id FROM t WHERE last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')
+       )
+       SELECT id, merchant_id, email, name FROM t`,
       [tokenDigest(token), now],
     );
     if (!row) return null;
