@@ -30,9 +30,26 @@ export const CONFIG_SCHEMA = z.object({
     .string()
     .regex(/^(web|worker)(,(web|worker))*$/, 'a comma-separated list of web, worker')
     .default('web,worker')
-    .describe('What this process runs: web (HTTP API), worker (event pipeline)'),
+    .describe('What this process runs: web (HTTP API), worker (event pipeline and email/webhook deliveries)'),
   PIPELINE_POLL_INTERVAL_MS: int(10, 60_000).default(1000).describe('Longest a subscription waits before looking for new events'),
   PIPELINE_BATCH_SIZE: int(1, 10_000).default(100).describe('Events a subscription reads per batch'),
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('http://127.0.0.1:8080')
+    .describe('Where people reach the web app; links in emails and notifications start here'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional()
+    .describe('SMTP server for email (smtp://user:pass@host:587, smtps://…); unset means emails are only logged'),
+  EMAIL_FROM: z.string().min(3).max(254).default('notifications@storeflow.invalid').describe('Sender address of notification emails'),
+  DELIVERY_POLL_INTERVAL_MS: int(10, 60_000).default(1000).describe('Longest the delivery worker waits before looking for due emails and webhooks'),
+  DELIVERY_CONCURRENCY: int(1, 256).default(8).describe('Deliveries one process sends at once'),
+  DELIVERY_TIMEOUT_MS: int(50, 300_000).default(10_000).describe('Longest one delivery attempt (SMTP or webhook call) may take'),
+  DELIVERY_MAX_ATTEMPTS: int(1, 100).default(10).describe('Attempts before a delivery is parked as a dead letter'),
+  DELIVERY_RETRY_BASE_MS: int(1, 3_600_000).default(5000).describe('First retry delay of a failed delivery; doubles per attempt, with jitter'),
+  DELIVERY_RETRY_MAX_MS: int(1, 86_400_000).default(3_600_000).describe('Longest delay between two attempts of a delivery'),
+  WEBHOOK_ALLOW_PRIVATE_URLS: bool.default(false).describe('Let webhooks call loopback/private addresses (development and tests only)'),
   RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).default(10).describe('Sign-in attempts per client address per minute'),
   RATE_LIMIT_CHECKOUT_PER_MINUTE: int(1, 100_000).default(30).describe('Checkouts per client address per minute'),
   RATE_LIMIT_COMMANDS_PER_MINUTE: int(1, 1_000_000).default(120).describe('Order commands per signed-in caller per minute'),

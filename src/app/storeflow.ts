@@ -1,8 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildHttp } from '../http/build-http.js';
+import { notificationRoutes } from '../http/routes/notification-routes.js';
+import { webhookEndpointRoutes } from '../http/routes/webhook-endpoint-routes.js';
 import { Pipeline, PipelineAdmin, type PipelineObserver, type Subscriber } from '../pipeline/index.js';
-import { storeCountersProjection } from '../reactions/store-counters-projection.js';
+import {
+  DeliveryWorker,
+  LoggingTransport,
+  MerchantWebhooks,
+  Notifier,
+  SmtpEmailTransport,
+  WebhookTransport,
+  storeCountersProjection,
+  type DeliveryLogger,
+} from '../reactions/index.js';
 import { systemClock, type Clock } from '../shared/index.js';
 import {
   CatalogStore,
@@ -34,8 +45,9 @@ export interface StoreFlow {
   log: EventLog;
   pipeline: Pipeline;
   pipelineAdmin: PipelineAdmin;
+  deliveries: DeliveryWorker;
   seeded: DemoSeed | null;
-  /** Starts the worker role's parts (the pipeline) if this process has that role. */
+  /** Starts the worker role's parts (the pipeline, the delivery worker) if this process has that role. */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,11 +68,23 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const log = new EventLog('storeflow', () => clock.now());
   const tenancy = new TenancyStore(db);
 
-  const subscribers: Subscriber[] = [storeCountersProjection, ...(options.subscribers ?? [])];
+  const notifier = new Notifier({ log, clock, publicBaseUrl: config.PUBLIC_BASE_URL });
+  const merchantWebhooks = new MerchantWebhooks({ clock });
+  const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...(options.subscribers ?? [])];
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
   let logError: (subscription: string, err: unknown) => void = () => {};
   const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => http.log.warn(o, m) } });
-  const observer: PipelineObserver = { ...metrics.observer, error: (s, e) => logError(s, e) };
+  const deliveries = createDeliveryWorker(config, { db, log, clock, logger: () => http.log });
+  // Subscribers that fill the outbox wake the delivery worker once their transaction has committed.
+  const enqueuers = new Set([notifier.name, merchantWebhooks.name]);
+  const observer: PipelineObserver = {
+    ...metrics.observer,
+    handled: (s, name, lagMs) => {
+      metrics.observer.handled(s, name, lagMs);
+      if (enqueuers.has(s)) deliveries.wake();
+    },
+    error: (s, e) => logError(s, e),
+  };
   const pipeline = new Pipeline({
     db,
     log,
@@ -83,6 +107,10 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     pipelineAdmin,
     metrics,
     logger: options.logger ?? { level: config.LOG_LEVEL },
+    plugins: [
+      (app) => notificationRoutes(app, { db, clock, tenancy }),
+      (app) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
+    ],
     config: {
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       trustProxy: config.TRUST_PROXY,
@@ -103,17 +131,51 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     log,
     pipeline,
     pipelineAdmin,
+    deliveries,
     seeded,
     async start() {
       if (config.roles.has('worker') && !started) {
         started = true;
         await pipeline.start();
+        deliveries.start();
       }
     },
     async stop() {
       await http.close();
-      if (started) await pipeline.stop();
+      if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);
       if (!options.db) await db.close();
     },
   };
+}
+
+/**
+ * The outbox worker with a transport per channel: SMTP when SMTP_URL is set, else email is
+ * logged; webhooks over HTTP; SMS and push are logged until a provider is wired in.
+ */
+function createDeliveryWorker(
+  config: Config,
+  deps: { db: Database; log: EventLog; clock: Clock; logger: () => DeliveryLogger },
+): DeliveryWorker {
+  const logger: DeliveryLogger = {
+    info: (o, m) => deps.logger().info(o, m),
+    warn: (o, m) => deps.logger().warn(o, m),
+    error: (o, m) => deps.logger().error(o, m),
+  };
+  const timeoutMs = config.DELIVERY_TIMEOUT_MS;
+  return new DeliveryWorker({
+    db: deps.db,
+    log: deps.log,
+    clock: deps.clock,
+    logger,
+    transports: {
+      email: config.SMTP_URL ? new SmtpEmailTransport({ url: config.SMTP_URL, from: config.EMAIL_FROM, timeoutMs }) : new LoggingTransport('email', logger),
+      webhook: new WebhookTransport({ clock: deps.clock, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
+      sms: new LoggingTransport('sms', logger),
+      push: new LoggingTransport('push', logger),
+    },
+    retry: { maxAttempts: config.DELIVERY_MAX_ATTEMPTS, baseDelayMs: config.DELIVERY_RETRY_BASE_MS, maxDelayMs: config.DELIVERY_RETRY_MAX_MS },
+    attemptTimeoutMs: timeoutMs,
+    concurrency: config.DELIVERY_CONCURRENCY,
+    pollIntervalMs: config.DELIVERY_POLL_INTERVAL_MS,
+  });
 }

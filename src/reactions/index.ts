@@ -1,0 +1,14 @@
+export { storeCountersProjection, storeCounters } from './store-counters-projection.js';
+export * from './delivery-outbox.js';
+export * from './delivery-transport.js';
+export { DeliveryWorker, type DeliveryWorkerOptions } from './delivery-worker.js';
+export { SmtpEmailTransport, type SmtpTransportOptions } from './email-transport.js';
+export { WebhookTransport, type WebhookTransportOptions } from './webhook-transport.js';
+export { WEBHOOK_HEADERS, signWebhook, newWebhookSecret } from './webhook-signature.js';
+export { isReservedAddress, namesReservedHost, reservedResolution } from './target-address.js';
+export { Notifier, type NotifierOptions } from './notifier.js';
+export * from './notification-emails.js';
+export * from './notification-inbox.js';
+export * from './notification-settings.js';
+export { MerchantWebhooks, webhookBody } from './merchant-webhooks.js';
+export * from './webhook-endpoints.js';
