@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { LEASE_NAMESPACE, type Database, type Lease, type Row, type Sql } from './db.js';
 
@@ -17,6 +18,22 @@ const types = {
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Every parameterised statement is sent as a named prepared statement (named after a hash of
+ * its text), so each connection plans it once instead of on every call: on the command path
+ * planning cost more than execution. Statement texts are fixed strings in the code, so each
+ * connection holds a small, bounded set.
+ */
+/** "cached plan must not change result type": a migration changed a table under a prepared statement. */
+const STALE_PLAN = '0A000';
+const isStalePlan = (e: unknown) => (e as { code?: unknown } | null)?.code === STALE_PLAN;
+
+function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
+  if (params.length === 0) return { text };
+  const name = `sf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+  return { name, text, values: params as unknown[] };
+}
+
 /** Runs `fn` in a transaction on one client. */
 async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<T>): Promise<{ result: T; broken: boolean }> {
   await client.query('BEGIN');
@@ -25,7 +42,8 @@ async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<
     await client.query('COMMIT');
     return { result, broken: false };
   } catch (e) {
-    let broken = false;
+    // A connection whose prepared statements went stale is dropped, not reused.
+    let broken = isStalePlan(e);
     await client.query('ROLLBACK').catch(() => {
       broken = true;
     });
@@ -37,7 +55,7 @@ async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<
 function clientSql(client: pg.ClientBase): Sql {
   return {
     query: async <R extends object = Row>(text: string, params: readonly unknown[] = []) =>
-      (await client.query(text, params as unknown[])).rows as R[],
+      (await client.query(prepared(text, params))).rows as R[],
     exec: async (script: string) => {
       await client.query(script);
     },
@@ -64,8 +82,16 @@ export class PgDatabase implements Database {
   }
 
   async query<T extends object = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.pool.query(text, params as unknown[]);
-    return result.rows as T[];
+    const client = await this.pool.connect();
+    try {
+      const result = await client.query(prepared(text, params));
+      client.release();
+      return result.rows as T[];
+    } catch (e) {
+      client.release(isStalePlan(e));
+      if (!isStalePlan(e)) throw e;
+      return (await this.pool.query(text, params as unknown[])).rows as T[];
+    }
   }
 
   async exec(script: string): Promise<void> {
