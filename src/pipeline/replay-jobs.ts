@@ -46,27 +46,30 @@ export const jobCursor = (job: ReplayJob): Checkpoint => ({ transactionId: BigIn
 export const replaySql = {
   async create(sql: Sql, r: ReplayRequest, now: Date): Promise<ReplayJob> {
     const until = r.until ?? now;
-    const where = ['occurred_at < $1'];
-    const params: unknown[] = [until];
-    if (r.names?.length) {
-      params.push(r.names);
-      where.push(`name = ANY($${params.length}::text[])`);
-    }
-    if (r.stream) {
-      params.push(r.stream);
-      where.push(`stream = $${params.length}`);
-    }
-    if (r.from) {
-      params.push(r.from);
-      where.push(`occurred_at >= $${params.length}`);
-    }
-    const [count] = await sql.query(`SELECT count(*) AS n FROM events WHERE ${where.join(' AND ')}`, params);
+    const params: unknown[] = [];
+    const where = rangeWhere({ names: r.names, stream: r.stream, from: r.from, until }, params);
+    const [count] = await sql.query(`SELECT count(*) AS n FROM events WHERE ${where}`, params);
     const [row] = await sql.query(
       `INSERT INTO replay_jobs (subscription, names, stream, from_time, until_time, total, requested_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [r.subscription, r.names?.length ? r.names : null, r.stream ?? null, r.from ?? null, until, Number(count?.n ?? 0), r.requestedBy ?? null],
     );
     return jobRow.parse(row);
+  },
+
+  /**
+   * Whether events of the job's range lie after its cursor although a gap-safe read found
+   * none: they committed behind an older transaction still in flight, so the job must wait
+   * for them rather than finish short.
+   */
+  async hasUnreadEvents(sql: Sql, job: ReplayJob): Promise<boolean> {
+    const params: unknown[] = [job.cursor_tx, job.cursor_pos];
+    const where = rangeWhere({ names: job.names, stream: job.stream, from: job.from_time, until: job.until_time }, params);
+    const [row] = await sql.query(
+      `SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND ${where}) AS more`,
+      params,
+    );
+    return row?.more === true;
   },
 
   async get(sql: Sql, id: number): Promise<ReplayJob | null> {
@@ -100,6 +103,28 @@ export const replaySql = {
     );
   },
 };
+
+/** The SQL condition of a replay's range; appends its parameters to `params`. */
+function rangeWhere(
+  r: { names?: readonly string[] | null | undefined; stream?: string | null | undefined; from?: Date | null | undefined; until: Date },
+  params: unknown[],
+): string {
+  params.push(r.until);
+  const where = [`occurred_at < $${params.length}`];
+  if (r.names?.length) {
+    params.push(r.names);
+    where.push(`name = ANY($${params.length}::text[])`);
+  }
+  if (r.stream) {
+    params.push(r.stream);
+    where.push(`stream = $${params.length}`);
+  }
+  if (r.from) {
+    params.push(r.from);
+    where.push(`occurred_at >= $${params.length}`);
+  }
+  return where.join(' AND ');
+}
 
 /**
  * The checkpoint just before the first event at or after `time`, for "replay from a point

@@ -6,7 +6,7 @@ import type { PipelineObserver } from './pipeline-observer.js';
 import { jobCursor, jobFilter, replaySql } from './replay-jobs.js';
 import { DEFAULT_RETRY, accepts, backoffDelay, type RetryPolicy, type Subscriber } from './subscriber.js';
 import { CheckpointMoved, checkpointOf, subscriptionSql, type SubscriptionRow } from './subscription-store.js';
-import type { Wakeup } from './wakeup.js';
+import { Wakeup } from './wakeup.js';
 
 export interface RunnerOptions {
   db: Database;
@@ -37,6 +37,8 @@ export class SubscriptionRunner {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private lastHeartbeat = 0;
+  /** Wakes a runner waiting for the lease on stop only: commits must not make it retry the lease. */
+  private readonly stopSignal = new Wakeup();
 
   constructor(
     readonly subscriber: Subscriber,
@@ -62,6 +64,7 @@ export class SubscriptionRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.o.wakeup.notify();
+    this.stopSignal.notify();
     await this.loop;
     await this.dropLease();
   }
@@ -69,10 +72,11 @@ export class SubscriptionRunner {
   private async run(): Promise<void> {
     while (!this.stopped) {
       const mark = this.o.wakeup.mark();
+      const stopMark = this.stopSignal.mark();
       try {
         const lease = this.lease ?? (await this.acquire());
         if (!lease) {
-          await this.o.wakeup.wait(this.o.leaseRetryMs, -1);
+          await this.stopSignal.wait(this.o.leaseRetryMs, stopMark);
           continue;
         }
         const step = await this.step(lease);
@@ -193,6 +197,7 @@ export class SubscriptionRunner {
   ): Promise<void> {
     await lease.transaction(async (tx) => {
       await deadLetterSql.park(tx, this.name, event, { ...f, lastFailedAt: this.now() });
+      await subscriptionSql.countFailure(tx, this.name);
       await subscriptionSql.advance(tx, this.name, from, to, 0, this.now());
     });
     this.o.observer.parked(this.name, event.name);
@@ -224,6 +229,8 @@ export class SubscriptionRunner {
     if (!job) return false;
     const events = await this.o.log.readAfter(lease, jobCursor(job), { ...jobFilter(job), limit: this.o.batchSize });
     if (events.length === 0) {
+      // Events of the range behind an open older transaction: wait for them, live work goes on.
+      if (await replaySql.hasUnreadEvents(lease, job)) return false;
       await replaySql.finish(lease, job.id, 'done');
       return true;
     }

@@ -74,6 +74,11 @@ export const subscriptionSql = {
     );
   },
 
+  /** Counts the last, unretried attempt at an event that is being parked. */
+  async countFailure(sql: Sql, name: string): Promise<void> {
+    await sql.query('UPDATE subscriptions SET failure_count = failure_count + 1 WHERE name = $1', [name]);
+  },
+
   async heartbeat(sql: Sql, name: string, holder: string | null, now: Date): Promise<void> {
     await sql.query('UPDATE subscriptions SET holder = $2, heartbeat_at = $3 WHERE name = $1', [name, holder, now]);
   },

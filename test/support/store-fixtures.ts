@@ -173,7 +173,7 @@ export async function settleLog(db: Sql, timeoutMs = 20_000): Promise<void> {
 export async function tailCheckpoint(db: Database): Promise<Checkpoint> {
   await settleLog(db);
   const [row] = await db.query<{ transaction_id: string; position: number }>(
-    'SELECT transaction_id::text AS transaction_id, position FROM events ORDER BY transaction_id DESC, position DESC LIMIT 1',
+    'SELECT transaction_id::text AS transaction_id, position FROM events ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1',
   );
   return row ? { transactionId: BigInt(row.transaction_id), position: Number(row.position) } : START;
 }
