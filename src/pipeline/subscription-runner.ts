@@ -3,7 +3,7 @@ import type { Clock } from '../shared/index.js';
 import type { Database, EventLog, Lease } from '../store/index.js';
 import { deadLetterSql } from './dead-letters.js';
 import type { PipelineObserver } from './pipeline-observer.js';
-import { jobCursor, jobFilter, replaySql } from './replay-jobs.js';
+import { describe, replayBatch, retryDeadLetters } from './operator-requests.js';
 import { DEFAULT_RETRY, accepts, backoffDelay, type RetryPolicy, type Subscriber } from './subscriber.js';
 import { CheckpointMoved, checkpointOf, subscriptionSql, type SubscriptionRow } from './subscription-store.js';
 import { Wakeup } from './wakeup.js';
@@ -37,6 +37,10 @@ export class SubscriptionRunner {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private lastHeartbeat = 0;
+  /** The subscription row as this runner last read or wrote it; null forces a re-read. */
+  private known: SubscriptionRow | null = null;
+  private lastRefresh = 0;
+  private operatorWork = false;
   /** Wakes a runner waiting for the lease on stop only: commits must not make it retry the lease. */
   private readonly stopSignal = new Wakeup();
 
@@ -83,6 +87,7 @@ export class SubscriptionRunner {
         if (step.kind === 'idle') await this.o.wakeup.wait(this.o.pollIntervalMs, mark);
         if (step.kind === 'retry') await this.o.wakeup.wait(Math.min(this.o.pollIntervalMs, step.at.getTime() - this.now().getTime()), mark);
       } catch (e) {
+        this.known = null;
         if (e instanceof CheckpointMoved) continue;
         this.o.observer.error(this.name, e);
         // A broken lease connection: give it up; this or another process takes over.
@@ -121,14 +126,43 @@ export class SubscriptionRunner {
   }
 
   /** One unit of work: operator requests first, then one batch of the log. */
+  /**
+   * One unit of work. The subscription row is only re-read (and operator requests looked
+   * for) once per poll interval, or while operator work is under way: between those, the
+   * runner trusts what it last wrote, since it is the only writer of its checkpoint and any
+   * other change (an operator reset) makes its next compare-and-set fail. So a busy log
+   * costs a read and a commit per batch, not five queries per wake-up.
+   */
   private async step(lease: Lease): Promise<Step> {
-    const sub = await subscriptionSql.load(lease, this.name);
-    if (!sub) throw new Error(`subscription ${this.name} vanished`);
-    await this.heartbeat(lease);
-    if (sub.paused) return { kind: 'idle' };
-    if (await this.retryDeadLetters(lease)) return { kind: 'busy' };
-    if (await this.replayBatch(lease)) return { kind: 'busy' };
-    return this.liveBatch(lease, sub);
+    const now = this.now().getTime();
+    if (!this.known || this.operatorWork || now - this.lastRefresh >= this.o.pollIntervalMs) {
+      const sub = await subscriptionSql.load(lease, this.name);
+      if (!sub) throw new Error(`subscription ${this.name} vanished`);
+      this.known = sub;
+      this.lastRefresh = now;
+      await this.heartbeat(lease);
+      if (sub.paused) return { kind: 'idle' };
+      const ctx = { lease, subscriber: this.subscriber, log: this.o.log, observer: this.o.observer, batchSize: this.o.batchSize };
+      this.operatorWork = (await retryDeadLetters(ctx)) || (await replayBatch(ctx));
+      if (this.operatorWork) return { kind: 'busy' };
+    }
+    if (this.known.paused) return { kind: 'idle' };
+    return this.liveBatch(lease, this.known);
+  }
+
+  /** After this runner moved its own checkpoint: what the row now holds. */
+  private remember(checkpoint: Checkpoint): void {
+    if (!this.known) return;
+    this.known = {
+      ...this.known,
+      checkpoint_tx: checkpoint.transactionId.toString(),
+      checkpoint_pos: checkpoint.position,
+      retry_event_id: null,
+      retry_attempts: 0,
+      retry_first_at: null,
+      retry_error: null,
+      next_retry_at: null,
+    };
   }
 
   private async heartbeat(lease: Lease): Promise<void> {
@@ -203,6 +237,7 @@ export class SubscriptionRunner {
       }
       await subscriptionSql.advance(tx, this.name, from, parseCheckpoint(last.checkpoint), handled, this.now());
     });
+    this.remember(parseCheckpoint(last.checkpoint));
     if (handled > 0 && this.subscriber.appendsEvents) this.o.log.committed();
     const now = this.now().getTime();
     for (const event of run) {
@@ -216,6 +251,7 @@ export class SubscriptionRunner {
    * step, or null when the event was parked and the subscription may go on.
    */
   private async recordFailure(lease: Lease, sub: SubscriptionRow, event: StoredEvent, current: Checkpoint, e: unknown): Promise<Step | null> {
+    this.known = null;
     const retrying = sub.retry_event_id === event.id;
     const attempts = (retrying ? sub.retry_attempts : 0) + 1;
     this.o.observer.failed(this.name, event.name, e, attempts);
@@ -239,6 +275,7 @@ export class SubscriptionRunner {
     const flushSkipped = async () => {
       if (!skippedTo) return;
       await subscriptionSql.advance(lease, this.name, current, skippedTo, 0, this.now());
+      this.remember(skippedTo);
       current = skippedTo;
       skippedTo = null;
     };
@@ -279,56 +316,6 @@ export class SubscriptionRunner {
     });
     this.o.observer.parked(this.name, event.name);
   }
-
-  /** Dead letters an operator asked to retry: one attempt each, back to parked if it fails. */
-  private async retryDeadLetters(lease: Lease): Promise<boolean> {
-    const letters = await deadLetterSql.retryRequested(lease, this.name, this.o.batchSize);
-    for (const letter of letters) {
-      const event = await this.o.log.readById(lease, letter.event_id);
-      try {
-        if (!event) throw new Error(`event ${letter.event_id} is no longer in the log`);
-        await lease.transaction(async (tx) => {
-          await this.subscriber.handle(event, tx);
-          await deadLetterSql.markRetried(tx, letter.id);
-        });
-        this.o.observer.handled(this.name, letter.event_name, 0);
-      } catch (e) {
-        this.o.observer.failed(this.name, letter.event_name, e, letter.attempts + 1);
-        await deadLetterSql.markRetryFailed(lease, letter.id, describe(e));
-      }
-    }
-    return letters.length > 0;
-  }
-
-  /** One batch of the oldest open replay job; the job fails at the first event the handler refuses. */
-  private async replayBatch(lease: Lease): Promise<boolean> {
-    const job = await replaySql.nextOpen(lease, this.name);
-    if (!job) return false;
-    const events = await this.o.log.readAfter(lease, jobCursor(job), { ...jobFilter(job), limit: this.o.batchSize });
-    if (events.length === 0) {
-      // Events of the range behind an open older transaction: wait for them, live work goes on.
-      if (await replaySql.hasUnreadEvents(lease, job)) return false;
-      await replaySql.finish(lease, job.id, 'done');
-      return true;
-    }
-    for (const event of events) {
-      const at = parseCheckpoint(event.checkpoint);
-      try {
-        await lease.transaction(async (tx) => {
-          if (accepts(this.subscriber, event.name)) await this.subscriber.handle(event, tx);
-          await replaySql.progress(tx, job.id, at, 1);
-        });
-      } catch (e) {
-        await replaySql.finish(lease, job.id, 'failed', `event ${event.id} (${event.name}): ${describe(e)}`);
-        this.o.observer.error(this.name, e);
-        return true;
-      }
-    }
-    return true;
-  }
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-}
 

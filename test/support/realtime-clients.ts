@@ -6,9 +6,11 @@ import type { PusherApp } from '../../src/realtime/index.js';
 import { testSign } from './realtime-apps.js';
 import { within } from './waiting.js';
 
-// pusher-js is CommonJS whose typings declare a default export; at runtime the module is the class.
-export type PusherClient = PusherTypes.default;
-const Pusher = PusherModule as unknown as typeof PusherTypes.default;
+// pusher-js is CommonJS whose typings declare `export default class Pusher`; under NodeNext
+// TypeScript sees that class as `.default.default`, while at runtime the module is the class.
+type PusherClass = typeof PusherTypes.default.default;
+export type PusherClient = InstanceType<PusherClass>;
+const Pusher = PusherModule as unknown as PusherClass;
 
 export interface ClientIdentity {
   /** Presence identity: signed into channel_data by the custom authorizer. */
@@ -21,8 +23,14 @@ export interface ClientIdentity {
  * A real pusher-js client (Node build) against the test server, ws only, whose channel
  * authorization and user authentication are computed in the test with the app secret.
  */
-export function pusherClient(port: number, app: PusherApp, who: ClientIdentity = {}): PusherClient {
+export function pusherClient(
+  port: number,
+  app: PusherApp,
+  who: ClientIdentity = {},
+  options: Partial<ConstructorParameters<PusherClass>[1]> = {},
+): PusherClient {
   return new Pusher(app.key, {
+    ...options,
     cluster: 'local',
     wsHost: '127.0.0.1',
     wsPort: port,
@@ -106,7 +114,12 @@ export class RawClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const raw = data.toString();
-      const parsed = JSON.parse(raw) as RawFrame;
+      let parsed: RawFrame;
+      try {
+        parsed = JSON.parse(raw) as RawFrame;
+      } catch {
+        parsed = { event: '', raw };
+      }
       let decoded = parsed.data;
       if (typeof decoded === 'string') {
         try {

@@ -2,6 +2,8 @@ import type { OccurrenceSink, PusherApp, RealtimeOccurrence, ServerLimits, WsTra
 import { RealtimeNode } from '../../src/realtime/index.js';
 import { testApp } from './realtime-apps.js';
 
+type OccurrenceNamed<N> = RealtimeOccurrence extends infer O ? (O extends { name: infer K } ? (N extends K ? O : never) : never) : never;
+
 /** Remembers every occurrence the WebSocket side reports. */
 export class RecordingSink implements OccurrenceSink {
   readonly seen: Array<{ appId: string } & RealtimeOccurrence> = [];
@@ -10,8 +12,8 @@ export class RecordingSink implements OccurrenceSink {
     this.seen.push({ appId, ...o });
   }
 
-  named<N extends RealtimeOccurrence['name']>(name: N): Array<Extract<RealtimeOccurrence, { name: N }>> {
-    return this.seen.filter((o) => o.name === name) as unknown as Array<Extract<RealtimeOccurrence, { name: N }>>;
+  named<N extends RealtimeOccurrence['name']>(name: N): Array<OccurrenceNamed<N>> {
+    return this.seen.filter((o) => o.name === name) as unknown as Array<OccurrenceNamed<N>>;
   }
 }
 

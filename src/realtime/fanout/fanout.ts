@@ -1,0 +1,33 @@
+import type { Publication } from '../contracts.js';
+
+/**
+ * What one node tells every node (itself included).
+ * - `event`: deliver to the local subscribers of each channel, except `excludeSocketId`.
+ *   `origin: 'server'` events (HTTP API, in-process publishers) also refresh cache channels;
+ *   `origin: 'client'` events are client-* events, with the sender's presence user id.
+ * - `terminate_user`: close the local connections signed in as that user.
+ */
+export type FanoutMessage =
+  | { kind: 'event'; publication: Publication; origin: 'server' | 'client'; userId?: string | undefined }
+  | { kind: 'terminate_user'; appId: string; userId: string };
+
+export type FanoutHandler = (message: FanoutMessage) => void;
+
+/**
+ * The fan-out port. Contract (checked by one test suite against every adapter):
+ * - a message published on any node reaches every handler registered on every node exactly
+ *   once, including the publishing node's own handlers;
+ * - messages from one publisher arrive in the order they were published;
+ * - the message arrives intact (`data` byte-for-byte, `excludeSocketId`, `userId`);
+ * - `publish` resolves once the message is handed to the medium (for the local adapter:
+ *   after local delivery); it rejects when the medium is unavailable, and the caller decides
+ *   what that means (the HTTP API answers 5xx; a client event is dropped);
+ * - a handler that throws does not stop delivery to the others;
+ * - the function returned by `onMessage` removes the handler.
+ */
+export interface Fanout {
+  publish(message: FanoutMessage): Promise<void>;
+  onMessage(handler: FanoutHandler): () => void;
+  /** Releases connections to the medium; publish rejects afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,34 @@
+/**
+ * The WebSocket side of a Pusher protocol v7 server (generic: nothing here knows StoreFlow).
+ * Typical wiring, in app/:
+ *
+ *   const node = new RealtimeNode({ apps, occurrences: webhookSender });
+ *   node.start();
+ *   node.attach(fastify.server);          // or: await node.listen(6001)
+ *   // node.control is the RealtimeControl for the HTTP API and in-process publishers
+ *   await node.stop();
+ */
+export * from './contracts.js';
+export { RealtimeNode, type RealtimeNodeOptions } from './realtime-node.js';
+export { StaticAppRegistry } from './static-app-registry.js';
+export { LocalRealtimeControl } from './local-realtime-control.js';
+export { RealtimeCounters } from './metrics/realtime-counters.js';
+export type { Fanout, FanoutHandler, FanoutMessage } from './fanout/fanout.js';
+export { LocalBus, LocalFanout } from './fanout/local-fanout.js';
+export { PusherServer, PROTOCOL_VERSION, type PusherServerOptions } from './protocol/pusher-server.js';
+export type { Connection } from './protocol/connection.js';
+export { DEFAULT_SERVER_LIMITS, type ServerLimits } from './protocol/server-limits.js';
+export { SOCKET_ID } from './protocol/socket-id.js';
+export * from './protocol/wire-errors.js';
+export { WsTransport, type WsTransportOptions } from './transport/ws-transport.js';
+export {
+  channelSigningString,
+  hmacHex,
+  signChannel,
+  signUser,
+  userSigningString,
+  verifyAuth,
+  type AppCredentials,
+} from './auth/signatures.js';
+export { parseChannelName, type ChannelKind, type ChannelName } from './channels/channel-name.js';
+export { PRESENCE_LIMITS } from './channels/presence-channel.js';
