@@ -17,8 +17,9 @@ import {
 import { systemClock } from '../../src/shared/index.js';
 import { EventLog, PgDatabase, type Database } from '../../src/store/index.js';
 import { describeEachAdapter } from '../support/databases.js';
-import { eventually, startSmtpSink, startWebhookReceiver, type Behaviour, type SmtpSink, type WebhookReceiver } from '../support/delivery-fixtures.js';
+import { startSmtpSink, startWebhookReceiver, type Behaviour, type SmtpSink, type WebhookReceiver } from '../support/delivery-fixtures.js';
 import { productEvent, unique } from '../support/store-fixtures.js';
+import { waitFor } from '../support/waiting.js';
 
 /**
  * The delivery outbox and its worker (src/reactions/delivery-worker.ts) against real
@@ -86,7 +87,7 @@ await describeEachAdapter('delivery worker', ({ db: getDb, url }) => {
 
   const current = (d: Delivery) => deliverySql.get(db, d.id);
   const settled = (d: Delivery, status: Delivery['status']) =>
-    eventually(`delivery ${d.id} ${status}`, async () => {
+    waitFor(`delivery ${d.id} ${status}`, async () => {
       const now = await current(d);
       return now?.status === status ? now : null;
     });
@@ -183,7 +184,7 @@ await describeEachAdapter('delivery worker', ({ db: getDb, url }) => {
       const [first] = await openLetters(event);
       await deadLetterSql.requestRetry(db, [first!.id]);
 
-      const second = await eventually('a second dead letter', async () =>
+      const second = await waitFor('a second dead letter', async () =>
         (await openLetters(event)).find((l) => l.id !== first!.id && l.status === 'parked'),
       );
       expect(await deadLetterSql.get(db, first!.id)).toMatchObject({ status: 'retried' });
@@ -266,10 +267,10 @@ await describeEachAdapter('delivery worker', ({ db: getDb, url }) => {
     const w = worker({ concurrency: 2, attemptTimeoutMs: 20_000 });
     w.start();
     try {
-      await eventually('two calls held open', () => receiver.open === 2);
+      await waitFor('two calls held open', () => receiver.open === 2);
       await sleep(200); // ten poll intervals in which a third claim would have shown up
       expect(receiver.calls).toHaveLength(2);
-      await eventually('all delivered', async () => {
+      await waitFor('all delivered', async () => {
         receiver.releaseAll();
         return (await Promise.all(deliveries.map(current))).every((d) => d?.status === 'delivered');
       });
@@ -292,7 +293,7 @@ await describeEachAdapter('delivery worker', ({ db: getDb, url }) => {
     const workers = [worker(options), worker(options, second), worker(options, second)];
     workers.forEach((x) => x.start());
     try {
-      await eventually('all 30 delivered', async () => {
+      await waitFor('all 30 delivered', async () => {
         const rows = await Promise.all(events.map((e) => deliverySql.listBySource(db, e.id, 'webhook')));
         return rows.every(([d]) => d?.status === 'delivered');
       });

@@ -4,8 +4,9 @@ import { Notifier } from '../../src/reactions/index.js';
 import { fixedClock, systemClock } from '../../src/shared/index.js';
 import type { OrderView } from '../../src/store/index.js';
 import { describeEachAdapter } from '../support/databases.js';
-import { eventually, startSmtpSink, type SmtpSink } from '../support/delivery-fixtures.js';
+import { startSmtpSink, type SmtpSink } from '../support/delivery-fixtures.js';
 import { customer, login, moveTo, orderCommand, placeOrder, startTestApp, type Session, type TestApp } from '../support/http-app.js';
+import { waitFor } from '../support/waiting.js';
 
 /**
  * The notifier subscription end to end: real commands over HTTP, the pipeline and the
@@ -74,7 +75,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
     const order = await placeOrder(t.http, staff);
     const created = await orderEvent(order, 'OrderCreated');
 
-    const rows = await eventually('in-app notifications', async () => {
+    const rows = await waitFor('in-app notifications', async () => {
       const r = await notificationsOf(created.id);
       return r.length === 3 ? r : null;
     });
@@ -100,7 +101,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
 
   it("emails the store's notification address about a new order, with the items and a link to the board", async () => {
     const order = await placeOrder(t.http, staff);
-    const mail = await eventually('new-order email', () => smtp.mails.find((m) => m.text.endsWith(`${BASE}/stores/1/orders/${order.id}`)));
+    const mail = await waitFor('new-order email', () => smtp.mails.find((m) => m.text.endsWith(`${BASE}/stores/1/orders/${order.id}`)));
 
     expect(mail.from).toBe('orders@shop.example.test');
     expect(mail.to).toEqual(['riverside@demo.storeflow.test']);
@@ -113,7 +114,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
   it('emails the customer once when the order ships, with the tracking code and the tracking page', async () => {
     const order = await shipped(await placeOrder(t.http, staff, { type: 'shipping' }), 'DHL-4711');
 
-    const [mail] = await eventually('shipped email', () => {
+    const [mail] = await waitFor('shipped email', () => {
       const found = emailsAbout(order.public_id, 'has shipped');
       return found.length > 0 ? found : null;
     });
@@ -135,7 +136,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
     const res = await orderCommand(t.http, manager, order, '/cancel', { reason: 'suspected fraud', version: order.version });
     expect(res.statusCode, res.body).toBe(200);
 
-    const [mail] = await eventually('cancelled email', () => {
+    const [mail] = await waitFor('cancelled email', () => {
       const found = emailsAbout(order.public_id, 'has been cancelled');
       return found.length > 0 ? found : null;
     });
@@ -165,7 +166,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
       const [row] = await t.db.query<{ n: number }>("SELECT handled_count AS n FROM subscriptions WHERE name = 'notifier'");
       return Number(row?.n ?? 0);
     };
-    await eventually('notifier caught up', caughtUp);
+    await waitFor('notifier caught up', caughtUp);
     const before = await counts();
     expect(before.created).toBeGreaterThan(0);
     const [wanted] = await t.db.query<{ n: number }>(
@@ -175,7 +176,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
 
     await t.flow.pipelineAdmin.reset('notifier', { checkpoint: START });
     // Every event it wants handled a second time, and the log's end reached again.
-    await eventually('notifier replayed the log', async () => (await handled()) >= handledBefore + wanted!.n && (await caughtUp()));
+    await waitFor('notifier replayed the log', async () => (await handled()) >= handledBefore + wanted!.n && (await caughtUp()));
 
     expect(await counts()).toEqual(before);
   });
@@ -186,7 +187,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
     try {
       const order = await placeOrder(t.http, staff);
       const created = await orderEvent(order, 'OrderCreated');
-      await eventually('in-app notifications', async () => (await notificationsOf(created.id)).length === 3);
+      await waitFor('in-app notifications', async () => (await notificationsOf(created.id)).length === 3);
       expect(await t.db.query('SELECT 1 FROM deliveries WHERE source_event_id = $1', [created.id])).toEqual([]);
     } finally {
       await t.http.inject({ method: 'PATCH', url: '/api/notification-settings', headers: owner.headers, payload: { email: { new_order: true } } });
@@ -196,7 +197,7 @@ await describeEachAdapter('notifier', ({ db: getDb }) => {
   it('queues no email about an event older than a day (a replay long after the fact)', async () => {
     const order = await placeOrder(t.http, staff);
     const created = await orderEvent(order, 'OrderCreated');
-    await eventually('notifier handled it', async () => (await notificationsOf(created.id)).length === 3);
+    await waitFor('notifier handled it', async () => (await notificationsOf(created.id)).length === 3);
     await t.db.query('DELETE FROM deliveries WHERE source_event_id = $1', [created.id]);
     const event = await t.flow.log.readById(t.db, created.id);
     const queuedBy = async (clock: { now(): Date }) => {

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { OrderView } from '../../src/store/index.js';
 import { describeEachAdapter } from '../support/databases.js';
-import { eventually, startWebhookReceiver, type Behaviour, type WebhookReceiver } from '../support/delivery-fixtures.js';
+import { startWebhookReceiver, type Behaviour, type WebhookReceiver } from '../support/delivery-fixtures.js';
 import { login, moveTo, placeOrder, startTestApp, type Session, type TestApp } from '../support/http-app.js';
+import { waitFor } from '../support/waiting.js';
 
 /**
  * Merchant webhooks end to end: an owner registers an endpoint over the API, orders move
@@ -92,7 +93,7 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     const { receiver, id } = await endpointFor(['OrderCreated', 'OrderStatusUpdated']);
     const order = await moveTo(t.http, staff, await placeOrder(t.http, staff), 'accepted');
 
-    const calls = await eventually('two calls', () => (callsAbout(receiver, order).length === 2 ? callsAbout(receiver, order) : null));
+    const calls = await waitFor('two calls', () => (callsAbout(receiver, order).length === 2 ? callsAbout(receiver, order) : null));
     expect(calls.every((c) => c.signatureValid)).toBe(true);
     const bodies = calls.map((c) => JSON.parse(c.body) as Envelope);
     expect(bodies.map((b) => b.name)).toEqual(['OrderCreated', 'OrderStatusUpdated']);
@@ -105,7 +106,7 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     expect(Object.keys(bodies[0]!).sort()).toEqual(['id', 'metadata', 'name', 'payload', 'position', 'source', 'stream', 'stream_version', 'timestamp', 'version']);
 
     // The receiver answers before the worker records the outcome.
-    const mine = await eventually('both recorded delivered', async () => {
+    const mine = await waitFor('both recorded delivered', async () => {
       const list = (await deliveriesOf(id)).filter((d) => bodies.some((b) => b.id === d.event_id));
       return list.every((d) => d.status === 'delivered') ? list : null;
     });
@@ -119,7 +120,7 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     const { receiver, id } = await endpointFor(['OrderCreated'], (n) => (n < 2 ? 'fail' : 'ok'));
     const order = await placeOrder(t.http, staff);
 
-    const [delivery] = await eventually('delivered', async () => {
+    const [delivery] = await waitFor('delivered', async () => {
       const list = await deliveriesOf(id);
       return list[0]?.status === 'delivered' ? list : null;
     });
@@ -132,7 +133,7 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     const { receiver, id } = await endpointFor(['OrderCreated'], () => 'hang');
     const order = await placeOrder(t.http, staff);
 
-    const [parked] = await eventually('parked', async () => {
+    const [parked] = await waitFor('parked', async () => {
       const list = await deliveriesOf(id);
       return list[0]?.status === 'parked' ? list : null;
     });
@@ -149,11 +150,11 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     const retry = await t.http.inject({ method: 'POST', url: `/api/admin/dead-letters/${letter!.id}/retry`, headers: owner.headers });
     expect(retry.statusCode, retry.body).toBe(202);
 
-    await eventually('re-queued and attempted again', () => callsAbout(receiver, order).length > ATTEMPTS);
+    await waitFor('re-queued and attempted again', () => callsAbout(receiver, order).length > ATTEMPTS);
     const retried = await t.http.inject({ method: 'GET', url: '/api/admin/dead-letters?subscription=delivery:webhook&status=retried', headers: owner.headers });
     expect((retried.json().dead_letters as { id: number }[]).map((l) => l.id)).toContain(letter!.id);
     // Still unanswered: after a fresh round of attempts it is parked again, as a new dead letter.
-    await eventually('parked again', async () => (await deliveriesOf(id))[0]?.status === 'parked');
+    await waitFor('parked again', async () => (await deliveriesOf(id))[0]?.status === 'parked');
     expect(callsAbout(receiver, order)).toHaveLength(2 * ATTEMPTS);
   });
 
@@ -165,7 +166,7 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
 
     const order = await placeOrder(t.http, staff);
     // Both endpoints' rows would be queued in one transaction: once one arrived, the other was decided.
-    await eventually('the kept endpoint called', () => callsAbout(kept.receiver, order).length === 1);
+    await waitFor('the kept endpoint called', () => callsAbout(kept.receiver, order).length === 1);
     expect(callsAbout(removed.receiver, order)).toEqual([]);
     const queued = await t.db.query('SELECT 1 FROM deliveries WHERE endpoint_id = $1', [removed.id]);
     expect(queued).toEqual([]);

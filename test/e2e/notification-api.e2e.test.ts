@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/app/demo-seed.js';
-import { eventually } from '../support/delivery-fixtures.js';
+import { waitFor } from '../support/waiting.js';
 import { apiToken, bearer, expectError, login, placeOrder, startTestApp, type Session, type TestApp } from '../support/http-app.js';
 
 interface NotificationView {
@@ -37,7 +37,7 @@ describe('notifications over HTTP', () => {
     await t.flow.start();
     [owner, manager, staff] = await Promise.all([login(t.http, 'owner'), login(t.http, 'manager'), login(t.http, 'staff')]);
     for (let i = 0; i < 3; i++) await placeOrder(t.http, staff);
-    await eventually('three notifications each', async () => (await t.db.query('SELECT 1 FROM notifications')).length === 9);
+    await waitFor('three notifications each', async () => (await t.db.query('SELECT 1 FROM notifications')).length === 9);
   });
   afterAll(async () => {
     await t?.close();

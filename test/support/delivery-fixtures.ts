@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 
 /**
@@ -9,23 +8,6 @@ import { SMTPServer } from 'smtp-server';
  * receivers (node:http on 127.0.0.1, port 0). Nothing here is a mock of our code: the
  * receivers verify what arrives the way a merchant's integration would.
  */
-
-/** Polls `check` until it answers something truthy; fails after `timeoutMs` naming `what`. */
-export async function eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await sleep(20);
-  }
-}
 
 // ── email ────────────────────────────────────────────────────────────────────────────────
 
