@@ -57,7 +57,10 @@ export class Pipeline {
   }
 
   async start(): Promise<void> {
-    this.unlisten = await this.o.db.listen(EVENTS_CHANNEL, () => this.wakeup.notify());
+    // Our own NOTIFYs come back to us too; the local signal already woke the runners.
+    this.unlisten = await this.o.db.listen(EVENTS_CHANNEL, (from) => {
+      if (from !== this.holderId) this.wakeup.notify();
+    });
     for (const r of this.runners) r.start();
   }
 

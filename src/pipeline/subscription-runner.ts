@@ -41,6 +41,7 @@ export class SubscriptionRunner {
   private known: SubscriptionRow | null = null;
   private lastRefresh = 0;
   private operatorWork = false;
+  private heldBackMs = 0;
   /** Wakes a runner waiting for the lease on stop only: commits must not make it retry the lease. */
   private readonly stopSignal = new Wakeup();
 
@@ -174,10 +175,24 @@ export class SubscriptionRunner {
 
   private async liveBatch(lease: Lease, sub: SubscriptionRow): Promise<Step> {
     const events = await this.o.log.readAfter(lease, checkpointOf(sub), { limit: this.o.batchSize });
-    if (events.length === 0) return { kind: 'idle' };
+    if (events.length === 0) return this.heldBack(lease, sub);
     const more: Step = events.length === this.o.batchSize ? { kind: 'busy' } : { kind: 'idle' };
     if (sub.retry_event_id !== null || events.length === 1) return this.oneByOne(lease, sub, events, more);
     return this.wholeBatch(lease, sub, events, more);
+  }
+
+  /**
+   * Nothing readable: either the log is drained, or events exist past the checkpoint but an
+   * older transaction still in flight hides them. Nothing would wake us when that transaction
+   * ends, so look again soon, backing off, instead of waiting for the next poll.
+   */
+  private async heldBack(lease: Lease, sub: SubscriptionRow): Promise<Step> {
+    if (!(await this.o.log.hasEventsAfter(lease, checkpointOf(sub)))) {
+      this.heldBackMs = 0;
+      return { kind: 'idle' };
+    }
+    this.heldBackMs = Math.min(Math.max(5, this.heldBackMs * 2), this.o.pollIntervalMs);
+    return { kind: 'retry', at: new Date(this.now().getTime() + this.heldBackMs) };
   }
 
   /**

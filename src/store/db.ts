@@ -40,7 +40,7 @@ export interface Database extends Transactional {
    * Calls `onNotify` for every NOTIFY on `channel` from any process. A hint only: delivery
    * is not guaranteed (a dropped connection re-listens, missing what came meanwhile).
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -147,6 +147,15 @@ export class EventLog {
     return rows.map(toStoredEvent);
   }
 
+  /** Whether any event lies after `after`, visible to gap-safe readers yet or not. */
+  async hasEventsAfter(sql: Sql, after: Checkpoint): Promise<boolean> {
+    const [row] = await sql.query<{ more: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)) AS more',
+      [after.transactionId.toString(), after.position],
+    );
+    return row?.more === true;
+  }
+
   async readById(sql: Sql, id: string): Promise<StoredEvent | null> {
     const [row] = await sql.query<EventRow>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [id]);
     return row ? toStoredEvent(row) : null;

@@ -22,6 +22,8 @@ import { orderItemRow, orderRow, toOrderState, toOrderView, toTrackingView, type
 export interface RequestContext {
   requestId: string | null;
   correlationId: string;
+  /** The caller's WebSocket connection (X-Socket-ID), carried into event metadata. */
+  socketId?: string | null | undefined;
 }
 
 export interface CommandResult {
@@ -318,6 +320,7 @@ export function eventMetadata(
     correlation_id: ctx.correlationId,
     causation_id: null,
     request_id: ctx.requestId,
+    ...(ctx.socketId ? { socket_id: ctx.socketId } : {}),
   };
 }
 

@@ -149,7 +149,7 @@ export class PgDatabase implements Database {
     };
   }
 
-  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
     let stopped = false;
     let current: pg.Client | undefined;
     const connect = async (): Promise<void> => {
@@ -158,11 +158,11 @@ export class PgDatabase implements Database {
           const { client, gone } = await this.dedicatedClient();
           current = client;
           client.on('notification', (n) => {
-            if (n.channel === channel) onNotify();
+            if (n.channel === channel) onNotify(n.payload ?? '');
           });
           await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
           // Whatever was notified while we were away is found by polling; wake once now.
-          onNotify();
+          onNotify('');
           await gone;
         } catch {
           // fall through to retry

@@ -53,8 +53,8 @@ export class PgliteDatabase implements Database {
     };
   }
 
-  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
-    const unlisten = await this.db.listen(channel, onNotify);
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const unlisten = await this.db.listen(channel, (payload) => onNotify(payload));
     return async () => unlisten();
   }
 
