@@ -7,6 +7,8 @@ import { z } from 'zod';
  */
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Pusher app ids and keys: they appear in URLs (/app/{key}, /apps/{id}/…) unescaped. */
+export const APP_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export const CONFIG_SCHEMA = z.object({
   PORT: int(0, 65535).default(8080).describe('HTTP port'),
@@ -28,9 +30,26 @@ export const CONFIG_SCHEMA = z.object({
   TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* from a reverse proxy'),
   STOREFLOW_ROLES: z
     .string()
-    .regex(/^(web|worker)(,(web|worker))*$/, 'a comma-separated list of web, worker')
-    .default('web,worker')
-    .describe('What this process runs: web (HTTP API), worker (event pipeline and email/webhook deliveries)'),
+    .regex(/^(web|realtime|worker)(,(web|realtime|worker))*$/, 'a comma-separated list of web, realtime, worker')
+    .default('web,realtime,worker')
+    .describe(
+      'What this process runs: web (HTTP API), realtime (WebSockets at /app/{key}, the Pusher HTTP API, broadcasting with worker), worker (event pipeline and email/webhook deliveries)',
+    ),
+  PUSHER_APP_ID: z
+    .string()
+    .regex(APP_ID, 'letters, digits, ".", "_" or "-" (1 to 64)')
+    .optional()
+    .describe("StoreFlow's own Pusher app id; unset (with key and secret) means generated once into <STOREFLOW_DATA_DIR>/pusher-app.json"),
+  PUSHER_APP_KEY: z.string().regex(APP_ID, 'letters, digits, ".", "_" or "-" (1 to 64)').optional().describe("StoreFlow's own Pusher app key (what clients connect to: /app/<key>)"),
+  PUSHER_APP_SECRET: z.string().min(16).max(256).optional().describe("StoreFlow's own Pusher app secret (at least 16 characters)"),
+  STOREFLOW_APPS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('JSON file of further Pusher apps served beside StoreFlow\'s own (see "Real-time")'),
+  BROADCAST_MAX_AGE_SECONDS: int(0, 7 * 24 * 3600)
+    .default(300)
+    .describe('Events older than this are not broadcast (clients catch up over HTTP); 0 = no limit'),
   PIPELINE_POLL_INTERVAL_MS: int(10, 60_000).default(1000).describe('Longest a subscription waits before looking for new events'),
   PIPELINE_BATCH_SIZE: int(1, 10_000).default(100).describe('Events a subscription reads per batch'),
   PUBLIC_BASE_URL: z
@@ -55,8 +74,10 @@ export const CONFIG_SCHEMA = z.object({
   RATE_LIMIT_COMMANDS_PER_MINUTE: int(1, 1_000_000).default(120).describe('Order commands per signed-in caller per minute'),
 });
 
-export type Role = 'web' | 'worker';
+export type Role = 'web' | 'realtime' | 'worker';
 export type Config = z.infer<typeof CONFIG_SCHEMA> & { dataDir: string; roles: ReadonlySet<Role> };
+
+const PUSHER_CREDENTIALS = ['PUSHER_APP_ID', 'PUSHER_APP_KEY', 'PUSHER_APP_SECRET'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = Object.fromEntries(Object.keys(CONFIG_SCHEMA.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
@@ -64,6 +85,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const given = PUSHER_CREDENTIALS.filter((k) => parsed.data[k] !== undefined);
+  if (given.length > 0 && given.length < PUSHER_CREDENTIALS.length) {
+    // Half a set of credentials is a typo, not a wish to have some generated.
+    throw new Error(`Invalid configuration:\n  ${PUSHER_CREDENTIALS.join(', ')}: set all three or none`);
   }
   return {
     ...parsed.data,

@@ -46,6 +46,14 @@ async function start(config: Config): Promise<void> {
     { database: app.db.kind, dataDir: app.db.kind === 'pglite' ? config.dataDir : undefined, roles: [...config.roles] },
     `StoreFlow listening on ${address}`,
   );
+  const { app: pusher, source, file } = app.pusher;
+  log.info(
+    { app_id: pusher.id, key: pusher.key, credentials: source === 'env' ? 'PUSHER_APP_* environment' : file, apps: app.realtime?.apps.length },
+    `Pusher-compatible WebSockets at ${address.replace(/^http/, 'ws')}/app/${pusher.key}`,
+  );
+  if (source === 'file' && app.db.kind === 'postgres') {
+    log.warn('PUSHER_APP_ID/KEY/SECRET are not set: every node of a cluster must share them, or auth signed by one node fails on another');
+  }
 }
 
 async function main(argv: string[]): Promise<void> {

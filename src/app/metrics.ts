@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineAdmin, PipelineObserver } from '../pipeline/index.js';
+import type { RealtimeCounters, WebhookSenderStats } from '../realtime/index.js';
 import type { EventLog } from '../store/index.js';
 
 /**
@@ -81,6 +82,7 @@ export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logge
   return {
     registry,
     observer,
+    observeRealtime: (source: RealtimeSource) => observeRealtime(registry, source),
     async render(): Promise<{ contentType: string; body: string }> {
       await refresh();
       return { contentType: registry.contentType, body: await registry.metrics() };
@@ -88,3 +90,61 @@ export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logge
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+export interface RealtimeSource {
+  counters: Pick<RealtimeCounters, 'snapshot'>;
+  webhooks: () => WebhookSenderStats;
+}
+
+/**
+ * The WebSocket side's own counters (plain numbers it keeps per node), copied into
+ * prom-client at scrape time. Totals are counters: per-minute figures are PromQL's
+ * `rate(storeflow_realtime_messages_sent_total[1m]) * 60`, not something we compute.
+ */
+function observeRealtime(registry: Registry, source: RealtimeSource): void {
+  const snap = () => source.counters.snapshot();
+  const total = (name: string, help: string, read: (s: ReturnType<typeof snap>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read(snap()));
+      },
+    });
+  new Gauge({
+    name: 'storeflow_realtime_connections',
+    help: 'WebSocket connections open on this node',
+    registers: [registry],
+    collect() {
+      this.set(snap().connections);
+    },
+  });
+  total('storeflow_realtime_connections_opened_total', 'WebSocket connections accepted', (s) => s.connectionsOpened);
+  total('storeflow_realtime_messages_received_total', 'WebSocket frames received from clients', (s) => s.messagesIn);
+  total('storeflow_realtime_messages_sent_total', 'WebSocket frames sent to clients', (s) => s.messagesOut);
+  total('storeflow_realtime_bytes_sent_total', 'Bytes of WebSocket frames sent to clients', (s) => s.bytesOut);
+  new Counter({
+    name: 'storeflow_realtime_connections_dropped_total',
+    help: 'Connections the server closed or refused, by reason (wire error kind, e.g. SlowConsumer, PongNotReceived)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(snap().dropped)) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'storeflow_realtime_webhooks_total',
+    help: 'Pusher webhook batches, by outcome (delivered, or dropped after the last attempt)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const stats = source.webhooks();
+      this.inc({ outcome: 'delivered' }, stats.delivered);
+      this.inc({ outcome: 'dropped' }, stats.dropped);
+    },
+  });
+}

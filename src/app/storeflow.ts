@@ -1,10 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildHttp } from '../http/build-http.js';
+import { broadcastingRoutes } from '../http/routes/broadcasting-routes.js';
 import { notificationRoutes } from '../http/routes/notification-routes.js';
 import { webhookEndpointRoutes } from '../http/routes/webhook-endpoint-routes.js';
 import { Pipeline, PipelineAdmin, type PipelineObserver, type Subscriber } from '../pipeline/index.js';
 import {
+  Broadcaster,
   DeliveryWorker,
   LoggingTransport,
   MerchantWebhooks,
@@ -28,6 +30,8 @@ import {
 import type { Config } from './config.js';
 import { seedDemoIfEmpty, type DemoSeed } from './demo-seed.js';
 import { createMetrics } from './metrics.js';
+import { createRealtimeRole, type RealtimeRole } from './realtime-role.js';
+import { storeflowPusherApp, type StoreFlowPusherApp } from './storeflow-pusher-app.js';
 
 /**
  * The one place that picks adapters and wires the parts: PGlite when no DATABASE_URL is
@@ -47,8 +51,16 @@ export interface StoreFlow {
   pipelineAdmin: PipelineAdmin;
   deliveries: DeliveryWorker;
   seeded: DemoSeed | null;
-  /** Starts the worker role's parts (the pipeline, the delivery worker) if this process has that role. */
+  /** StoreFlow's own Pusher app (credentials from the environment or the data folder). */
+  pusher: StoreFlowPusherApp;
+  /** The WebSocket server and Pusher HTTP API, if this process has the realtime role. */
+  realtime: RealtimeRole | null;
+  /**
+   * Starts the worker role's parts (the pipeline, the delivery worker) and the realtime
+   * role's (WebSockets on the HTTP server, webhooks) if this process has those roles.
+   */
   start(): Promise<void>;
+  /** Sockets first (4200, so clients reconnect), then HTTP, the pipeline, and the rest. */
   stop(): Promise<void>;
 }
 
@@ -61,6 +73,9 @@ export interface StoreFlowOptions {
 }
 
 export async function createStoreFlow(config: Config, options: StoreFlowOptions = {}): Promise<StoreFlow> {
+  // Credentials and the apps file first: a bad one stops the start before anything is opened.
+  const pusher = await storeflowPusherApp(config);
+  const realtime = config.roles.has('realtime') ? await createRealtimeRole(config, { own: pusher, logger: () => http.log }) : null;
   const db = options.db ?? (await openDatabase(config));
   const clock = options.clock ?? systemClock;
   await migrate(db);
@@ -70,10 +85,16 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
 
   const notifier = new Notifier({ log, clock, publicBaseUrl: config.PUBLIC_BASE_URL });
   const merchantWebhooks = new MerchantWebhooks({ clock });
-  const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...(options.subscribers ?? [])];
+  // The broadcaster runs where the sockets are: with the in-process fan-out, a process that
+  // has both the realtime and the worker role (the default). See ADR 0007.
+  const broadcaster = realtime
+    ? [new Broadcaster({ realtime: realtime.node.control, appId: pusher.app.id, clock, maxAgeMs: config.BROADCAST_MAX_AGE_SECONDS * 1000 })]
+    : [];
+  const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...broadcaster, ...(options.subscribers ?? [])];
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
   let logError: (subscription: string, err: unknown) => void = () => {};
   const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => http.log.warn(o, m) } });
+  if (realtime) metrics.observeRealtime({ counters: realtime.node.counters, webhooks: () => realtime.webhooks.stats() });
   const deliveries = createDeliveryWorker(config, { db, log, clock, logger: () => http.log });
   // Subscribers that fill the outbox wake the delivery worker once their transaction has committed.
   const enqueuers = new Set([notifier.name, merchantWebhooks.name]);
@@ -97,12 +118,13 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   log.onCommitted(() => pipeline.committed());
 
   const minute = 60_000;
+  const orders = new OrderStore(db, log, clock);
   const http = await buildHttp({
     db,
     log,
     clock,
     tenancy,
-    orders: new OrderStore(db, log, clock),
+    orders,
     catalog: new CatalogStore(db, log, clock),
     pipelineAdmin,
     metrics,
@@ -110,6 +132,8 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     plugins: [
       (app) => notificationRoutes(app, { db, clock, tenancy }),
       (app) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
+      (app) => broadcastingRoutes(app, { tenancy, orders, pusher: pusher.app }),
+      ...(realtime ? [(app: FastifyInstance) => realtime.routes(app)] : []),
     ],
     config: {
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
@@ -133,7 +157,10 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     pipelineAdmin,
     deliveries,
     seeded,
+    pusher,
+    realtime,
     async start() {
+      realtime?.start(http);
       if (config.roles.has('worker') && !started) {
         started = true;
         await pipeline.start();
@@ -141,8 +168,10 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       }
     },
     async stop() {
+      await realtime?.closeSockets();
       await http.close();
       if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);
+      await realtime?.stop();
       if (!options.db) await db.close();
     },
   };

@@ -10,6 +10,12 @@ export interface EventMetadata {
   correlation_id: string;
   causation_id: string | null;
   request_id: string | null;
+  /**
+   * The WebSocket connection that made the change (the caller's X-Socket-ID, Echo's
+   * `toOthers`): broadcasts of the event skip it, since that screen already shows the
+   * change. Absent when the caller sent none.
+   */
+  socket_id?: string | undefined;
 }
 
 export interface NewEvent<P = unknown> {

@@ -12,3 +12,6 @@ export * from './notification-inbox.js';
 export * from './notification-settings.js';
 export { MerchantWebhooks, webhookBody } from './merchant-webhooks.js';
 export * from './webhook-endpoints.js';
+export { Broadcaster, type BroadcasterOptions } from './broadcaster.js';
+export { BROADCAST_EVENT_NAMES, broadcastsFor, type Broadcast } from './broadcast-mapping.js';
+export { STORE_TOPICS, channelOf, parseStoreFlowChannel, type StoreFlowChannel, type StoreTopic } from './broadcast-channels.js';

@@ -32,3 +32,18 @@ export {
 } from './auth/signatures.js';
 export { parseChannelName, type ChannelKind, type ChannelName } from './channels/channel-name.js';
 export { PRESENCE_LIMITS } from './channels/presence-channel.js';
+export { pusherHttpApi, type PusherHttpApiOptions } from './http-api/pusher-http-api.js';
+export { PUSHER_HTTP_ERRORS, PusherHttpError, type PusherHttpErrorCode } from './http-api/http-api-errors.js';
+export {
+  privateChannelAuth,
+  presenceChannelAuth,
+  userAuth,
+  sharedSecret,
+  webhookSignature,
+  signRequest,
+  verifyRequest,
+  stringToSign,
+  bodyMd5,
+} from './http-api/signature.js';
+export { WebhookSender, WEBHOOK_SENDER_DEFAULTS, type WebhookSenderOptions, type WebhookSenderStats } from './webhooks/webhook-sender.js';
+export type { WebhookLogger, WebhookRetryPolicy } from './webhooks/webhook-delivery.js';

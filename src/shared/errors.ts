@@ -17,6 +17,7 @@ export const ERROR_REGISTRY = {
   ROLE_FORBIDDEN: { status: 403, message: 'Your role in this store does not allow this action.' },
   OPERATOR_FORBIDDEN: { status: 403, message: 'Only store owners and platform admins may do this.' },
   ADMIN_FORBIDDEN: { status: 403, message: 'Only platform admins may do this: it affects every merchant.' },
+  CHANNEL_FORBIDDEN: { status: 403, message: 'You may not subscribe to this channel.' },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'No such subscription.' },
   DEAD_LETTER_NOT_FOUND: { status: 404, message: 'No such open dead letter.' },
@@ -44,6 +45,7 @@ export const ERROR_REGISTRY = {
   CHECKPOINT_INVALID: { status: 400, message: 'The "after" checkpoint is not of the form <transaction>.<position>.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is not reachable right now.' },
+  REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time server is not serving on this node (starting or shutting down).' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

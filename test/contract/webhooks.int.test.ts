@@ -49,7 +49,8 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
         WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
         PIPELINE_POLL_INTERVAL_MS: '20',
         DELIVERY_POLL_INTERVAL_MS: '20',
-        DELIVERY_TIMEOUT_MS: '1000',
+        // Generous: a loaded CI machine must not turn a slow answer into a failed attempt.
+        DELIVERY_TIMEOUT_MS: '2500',
         DELIVERY_MAX_ATTEMPTS: String(ATTEMPTS),
         DELIVERY_RETRY_BASE_MS: '10',
         DELIVERY_RETRY_MAX_MS: '50',
@@ -136,8 +137,8 @@ await describeEachAdapter('merchant webhooks', ({ db: getDb }) => {
     const [parked] = await waitFor('parked', async () => {
       const list = await deliveriesOf(id);
       return list[0]?.status === 'parked' ? list : null;
-    });
-    expect(parked).toMatchObject({ attempts: ATTEMPTS, last_error: expect.stringContaining('no answer within 1000 ms') });
+    }, 60_000);
+    expect(parked).toMatchObject({ attempts: ATTEMPTS, last_error: expect.stringContaining('no answer within 2500 ms') });
     expect(callsAbout(receiver, order)).toHaveLength(ATTEMPTS);
 
     const letters = await t.http.inject({ method: 'GET', url: '/api/admin/dead-letters?subscription=delivery:webhook', headers: owner.headers });

@@ -26,11 +26,19 @@ const GENEROUS_LIMITS = {
   RATE_LIMIT_COMMANDS_PER_MINUTE: '1000000',
 };
 
+/** StoreFlow's Pusher app in tests: given, so nothing is generated into a data folder. */
+export const TEST_PUSHER_APP = { id: '424242', key: 'storeflow-test-key', secret: 'storeflow-test-secret-0123456789' };
+const TEST_PUSHER_ENV = {
+  PUSHER_APP_ID: TEST_PUSHER_APP.id,
+  PUSHER_APP_KEY: TEST_PUSHER_APP.key,
+  PUSHER_APP_SECRET: TEST_PUSHER_APP.secret,
+};
+
 export async function startTestApp(
   options: { env?: Record<string, string>; clock?: Clock; database?: TestDatabase } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createPgliteDatabase());
-  const config = loadConfig({ ...GENEROUS_LIMITS, LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({ ...GENEROUS_LIMITS, ...TEST_PUSHER_ENV, LOG_LEVEL: 'silent', ...options.env });
   const flow = await createStoreFlow(config, {
     db: database.db,
     logger: false,

@@ -21,6 +21,12 @@ describe('configuration', () => {
     expect(config.dataDir.endsWith('.storeflow')).toBe(true);
   });
 
+  it('runs the web, realtime and worker roles by default, and any subset when asked', () => {
+    expect([...loadConfig({}).roles]).toEqual(['web', 'realtime', 'worker']);
+    expect([...loadConfig({ STOREFLOW_ROLES: 'realtime' }).roles]).toEqual(['realtime']);
+    expect(() => loadConfig({ STOREFLOW_ROLES: 'web,sockets' })).toThrow('STOREFLOW_ROLES');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(8080);
   });
