@@ -10,7 +10,7 @@
  * ephemeral ports never run out. Everything on 127.0.0.x; it ends by itself and kills its
  * children (and drops its database) on exit and Ctrl-C.
  *
- * Scenarios (--only broadcast,many,idle,raw,e2e; default all but e2e; about 4 minutes):
+ * Scenarios (--only broadcast,many,idle,raw,e2e; default all but e2e: about 3 minutes, 4 with e2e):
  *  broadcast  10,000 clients on one public channel, 200-byte messages at 2, 5, 10 and 20 msg/s,
  *             8 s each: deliveries/s, deliveries per server-CPU-second (target >= 150,000),
  *             publish-to-receipt p50/p99, and whether the server kept up. Where it did not,
