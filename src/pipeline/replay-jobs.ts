@@ -65,11 +65,13 @@ export const replaySql = {
   async hasUnreadEvents(sql: Sql, job: ReplayJob): Promise<boolean> {
     const params: unknown[] = [job.cursor_tx, job.cursor_pos];
     const where = rangeWhere({ names: job.names, stream: job.stream, from: job.from_time, until: job.until_time }, params);
-    const [row] = await sql.query(
-      `SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND ${where}) AS more`,
+    // ORDER BY … LIMIT 1 so the (transaction_id, position) index is walked from the cursor.
+    const rows = await sql.query(
+      `SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND ${where}
+       ORDER BY transaction_id, position LIMIT 1`,
       params,
     );
-    return row?.more === true;
+    return rows.length > 0;
   },
 
   async get(sql: Sql, id: number): Promise<ReplayJob | null> {

@@ -149,11 +149,15 @@ export class EventLog {
 
   /** Whether any event lies after `after`, visible to gap-safe readers yet or not. */
   async hasEventsAfter(sql: Sql, after: Checkpoint): Promise<boolean> {
-    const [row] = await sql.query<{ more: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)) AS more',
+    // ORDER BY … LIMIT 1 walks the (transaction_id, position) index from the checkpoint; an
+    // EXISTS over the same row comparison was planned as a full scan (measured: 9–26 ms at
+    // 21k events, against 0.08 ms).
+    const rows = await sql.query(
+      `SELECT 1 FROM events WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+       ORDER BY transaction_id, position LIMIT 1`,
       [after.transactionId.toString(), after.position],
     );
-    return row?.more === true;
+    return rows.length > 0;
   }
 
   async readById(sql: Sql, id: string): Promise<StoredEvent | null> {
