@@ -1,0 +1,272 @@
+import { comparePositions, isPosition, START_POSITION } from './positions.js';
+
+/**
+ * LiveFeed: one channel's events, live over a Pusher connection and complete from the log.
+ * Framework-free (no DOM, no Vue): the screens use it, and so can Node tests, a mobile app
+ * or a partner's dashboard.
+ *
+ *   const feed = new LiveFeed(pusherOrEcho, {
+ *     channel: 'private-store.1.orders',                 // the wire name
+ *     events: ['OrderCreated', 'OrderStatusUpdated', 'ShippingStatusUpdated'],
+ *     catchUp: storeEventsCatchUp({ storeId: 1 }),       // (after?) => {events, checkpoint, hasMore?}
+ *     onEvent: (e, origin) => board.apply(e),            // each event once
+ *     onState: (s) => indicator.show(s),                 // connecting | connected | reconnecting | offline
+ *   });
+ *   feed.start(); … feed.stop();
+ *
+ * The contract (README "Real-time"; ADR 0007), and how this keeps it:
+ * - Subscribe first, then catch up: `start()` subscribes, then reads the log after the last
+ *   position; every (re)subscription succeeding (pusher-js resubscribes after a reconnect)
+ *   reads it again, so what was broadcast while the socket was away is read instead.
+ * - Each event reaches `onEvent` at most once: an event at or before the cursor, or whose
+ *   position was already delivered, is dropped. Positions are log checkpoints compared as
+ *   the server orders them (positions.ts).
+ * - The cursor only moves with catch-up reads, which the server answers gap-safely in log
+ *   order, so "everything up to the cursor was delivered" always holds. Live events are
+ *   delivered at once and remembered until the cursor passes them; a short catch-up after a
+ *   burst of live events (`settleMs`) moves the cursor and fills any hole a live stream can
+ *   leave (an event the broadcaster skipped as too old, a frame lost with a socket).
+ * - While the connection is not up, the feed polls the catch-up read every
+ *   `pollIntervalMs`, so a screen keeps working without WebSockets.
+ * - Catch-up reads never overlap; a failing one is reported to `onError` and retried by the
+ *   next trigger (poll, subscription, settle or `refresh()`).
+ *
+ * Events are delivered in log order within one catch-up read and in broadcast order live;
+ * a consumer that keeps state per entity should still apply an update only when its
+ * `version` is newer than what it holds (order events carry the order version).
+ */
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+export interface FeedEvent<P extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  /** The event's log checkpoint `"<xid>.<pos>"`. */
+  position: string;
+  /** The event payload; carries `position` too, as broadcasts do. */
+  payload: P;
+}
+
+export interface CatchUpPage {
+  /** Events after the requested position, in log order. */
+  events: FeedEvent[];
+  /** Where the next read resumes (the last event's position, or the same one when nothing came). */
+  checkpoint: string;
+  /** True when the read stopped at its limit and more events follow. */
+  hasMore?: boolean;
+}
+
+export type CatchUp = (after?: string) => Promise<CatchUpPage>;
+
+/** What the feed needs of a pusher-js client (a real `Pusher` fits). */
+export interface PusherLike {
+  connection: {
+    state: string;
+    bind(event: string, callback: (change: { previous: string; current: string }) => void): unknown;
+    unbind(event?: string, callback?: (change: { previous: string; current: string }) => void): unknown;
+  };
+  subscribe(channel: string): PusherChannelLike;
+  unsubscribe(channel: string): void;
+  channel(name: string): PusherChannelLike | undefined;
+}
+
+export interface PusherChannelLike {
+  subscribed?: boolean;
+  bind(event: string, callback: (data: any) => void): unknown;
+  unbind(event?: string, callback?: (data: any) => void): unknown;
+}
+
+/** A laravel-echo instance with the pusher broadcaster fits too. */
+export interface EchoLike {
+  connector: { pusher: PusherLike };
+}
+
+export interface LiveFeedOptions {
+  /** The channel as on the wire: `private-store.1.orders`, `customer.<publicId>.order`. */
+  channel: string;
+  /** Event names to listen to (the log names; Echo would write `.Name`). */
+  events: readonly string[];
+  catchUp: CatchUp;
+  onEvent: (event: FeedEvent, origin: 'live' | 'catch-up') => void;
+  onState?: (state: ConnectionState) => void;
+  /** A failed catch-up read, a refused subscription or a malformed event. Never thrown. */
+  onError?: (error: unknown) => void;
+  /** A position whose events the caller already has (e.g. from the page it rendered). */
+  after?: string;
+  /** Polling interval while the socket is down; default 3000 ms. */
+  pollIntervalMs?: number;
+  /** Catch-up this long after the last live event; default 1500 ms, 0 = never. */
+  settleMs?: number;
+}
+
+export interface FeedStats {
+  live: number;
+  caughtUp: number;
+  duplicates: number;
+  reads: number;
+}
+
+export class LiveFeed {
+  private readonly pusher: PusherLike;
+  private readonly names: ReadonlySet<string>;
+  private cursor: string;
+  /** Positions delivered beyond the cursor. */
+  private readonly seen = new Set<string>();
+  private current: ConnectionState = 'connecting';
+  private everConnected = false;
+  private started = false;
+  private stopped = false;
+  private ownsSubscription = false;
+  private channelHandle: PusherChannelLike | undefined;
+  private running: Promise<void> | null = null;
+  private wanted = false;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly listeners = new Map<string, (data: any) => void>();
+  readonly stats: FeedStats = { live: 0, caughtUp: 0, duplicates: 0, reads: 0 };
+
+  constructor(source: PusherLike | EchoLike, private readonly options: LiveFeedOptions) {
+    this.pusher = 'connector' in source ? source.connector.pusher : source;
+    this.names = new Set(options.events);
+    this.cursor = options.after ?? START_POSITION;
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The last position read from the log: everything up to it has been delivered. */
+  get position(): string {
+    return this.cursor;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.pusher.connection.bind('state_change', this.onStateChange);
+    this.setState(this.pusher.connection.state);
+    this.ownsSubscription = !this.pusher.channel(this.options.channel)?.subscribed;
+    const channel = this.pusher.subscribe(this.options.channel);
+    this.channelHandle = channel;
+    for (const name of this.names) {
+      const listener = (data: unknown) => this.onLive(name, data);
+      this.listeners.set(name, listener);
+      channel.bind(name, listener);
+    }
+    this.listeners.set('pusher:subscription_succeeded', this.onSubscribed);
+    channel.bind('pusher:subscription_succeeded', this.onSubscribed);
+    this.listeners.set('pusher:subscription_error', this.onSubscriptionError);
+    channel.bind('pusher:subscription_error', this.onSubscriptionError);
+    void this.refresh();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.settleTimer);
+    this.pusher.connection.unbind('state_change', this.onStateChange);
+    for (const [event, listener] of this.listeners) this.channelHandle?.unbind(event, listener);
+    this.listeners.clear();
+    if (this.ownsSubscription) this.pusher.unsubscribe(this.options.channel);
+  }
+
+  /** Reads the log after the cursor now (and again if asked meanwhile); never rejects. */
+  refresh(): Promise<void> {
+    this.wanted = true;
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.wanted && !this.stopped) {
+      this.wanted = false;
+      try {
+        await this.readToEnd();
+      } catch (e) {
+        this.options.onError?.(e);
+      }
+    }
+  }
+
+  private async readToEnd(): Promise<void> {
+    for (let pages = 0; pages < 1000 && !this.stopped; pages++) {
+      this.stats.reads++;
+      const from = this.cursor;
+      const page = await this.options.catchUp(from);
+      if (this.stopped) return;
+      for (const event of page.events) {
+        if (this.names.has(event.name)) this.deliver(event, 'catch-up');
+      }
+      if (isPosition(page.checkpoint) && comparePositions(page.checkpoint, this.cursor) > 0) this.advance(page.checkpoint);
+      if (!page.hasMore || this.cursor === from) return;
+    }
+  }
+
+  private advance(to: string): void {
+    this.cursor = to;
+    for (const p of this.seen) if (comparePositions(p, to) <= 0) this.seen.delete(p);
+  }
+
+  private deliver(event: FeedEvent, origin: 'live' | 'catch-up'): void {
+    if (!isPosition(event.position)) {
+      this.options.onError?.(new Error(`${event.name} without a valid position: ${String(event.position)}`));
+      return;
+    }
+    if (comparePositions(event.position, this.cursor) <= 0 || this.seen.has(event.position)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.seen.add(event.position);
+    if (origin === 'live') this.stats.live++;
+    else this.stats.caughtUp++;
+    this.options.onEvent(event, origin);
+  }
+
+  private onLive(name: string, data: unknown): void {
+    if (this.stopped) return;
+    const payload = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    this.deliver({ name, position: String(payload.position), payload }, 'live');
+    const settle = this.options.settleMs ?? 1500;
+    if (settle > 0) {
+      clearTimeout(this.settleTimer);
+      this.settleTimer = setTimeout(() => void this.refresh(), settle);
+    }
+  }
+
+  private readonly onSubscribed = () => {
+    void this.refresh();
+  };
+
+  private readonly onSubscriptionError = (error: unknown) => {
+    this.options.onError?.(Object.assign(new Error(`subscription to ${this.options.channel} refused`), { cause: error }));
+  };
+
+  private readonly onStateChange = (change: { current: string }) => {
+    this.setState(change.current);
+  };
+
+  private setState(pusherState: string): void {
+    if (this.stopped) return;
+    if (pusherState === 'connected') this.everConnected = true;
+    const next: ConnectionState =
+      pusherState === 'connected'
+        ? 'connected'
+        : pusherState === 'connecting' || pusherState === 'initialized'
+          ? this.everConnected ? 'reconnecting' : 'connecting'
+          : 'offline';
+    if (next === 'connected') {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    } else if (this.pollTimer === undefined) {
+      this.pollTimer = setInterval(() => void this.refresh(), this.options.pollIntervalMs ?? 3000);
+    }
+    if (next !== this.current) {
+      this.current = next;
+      this.options.onState?.(next);
+    }
+  }
+}
