@@ -20,6 +20,10 @@ export const CONFIG_SCHEMA = z.object({
     .describe('PostgreSQL connection string; unset means embedded PGlite'),
   STOREFLOW_DATA_DIR: z.string().min(1).default('./.storeflow').describe('PGlite data folder (embedded mode)'),
   DATABASE_POOL_MAX: int(1, 200).default(10).describe('PostgreSQL connections per process'),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000)
+    .default(5000)
+    .describe('Longest a request waits for a PostgreSQL connection (new or from a full pool) before answering 503 DATABASE_UNAVAILABLE'),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(15_000).describe('Server-side limit on any one SQL statement (PostgreSQL statement_timeout)'),
   STOREFLOW_SEED_DEMO: bool.default(true).describe('Seed the demo merchant when the database is empty'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   SESSION_TTL_HOURS: int(1, 24 * 30).default(12).describe('Dashboard session lifetime'),
@@ -52,6 +56,9 @@ export const CONFIG_SCHEMA = z.object({
     .describe('Events older than this are not broadcast (clients catch up over HTTP); 0 = no limit'),
   PIPELINE_POLL_INTERVAL_MS: int(10, 60_000).default(1000).describe('Longest a subscription waits before looking for new events'),
   PIPELINE_BATCH_SIZE: int(1, 10_000).default(100).describe('Events a subscription reads per batch'),
+  PIPELINE_LEASE_RETRY_MS: int(50, 600_000)
+    .default(2000)
+    .describe('How often a standby worker tries to take a subscription whose holder vanished (a lease released on shutdown is taken at once)'),
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/ })
     .default('http://127.0.0.1:8080')

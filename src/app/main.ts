@@ -3,12 +3,14 @@ import { DEMO_PASSWORD, DEMO_USERS } from './demo-seed.js';
 import { createStoreFlow, openDatabase } from './storeflow.js';
 import { migrate } from '../store/index.js';
 import { replayCommand } from './cli-replay.js';
+import { startEnvironment } from './start-options.js';
 
 /**
- * CLI: `storeflow [start]` runs the server; `storeflow migrate` applies migrations and exits;
+ * CLI: `storeflow [start] [--role web,realtime,worker]` runs the server (--role overrides
+ * STOREFLOW_ROLES); `storeflow migrate` applies migrations and exits;
  * `storeflow replay …` replays part of the log to one subscription (see cli-replay.ts).
  */
-const USAGE = 'usage: storeflow [start | migrate | replay …]';
+const USAGE = 'usage: storeflow [start [--role web,realtime,worker] | migrate | replay …]';
 
 async function start(config: Config): Promise<void> {
   const app = await createStoreFlow(config);
@@ -57,12 +59,14 @@ async function start(config: Config): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const command = argv[0] ?? 'start';
-  const config = loadConfig();
+  // `npm start -- --role worker` passes the options without the command.
+  const command = argv[0] === undefined || argv[0].startsWith('--') ? 'start' : argv[0];
+  const args = command === argv[0] ? argv.slice(1) : argv;
   switch (command) {
     case 'start':
-      return start(config);
+      return start(loadConfig(startEnvironment(args, process.env)));
     case 'migrate': {
+      const config = loadConfig();
       const db = await openDatabase(config);
       const result = await migrate(db);
       console.log(result.applied.length ? `applied: ${result.applied.join(', ')}` : 'nothing to apply', `(schema version ${result.current})`);
@@ -70,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'replay':
-      process.exitCode = await replayCommand(config, argv.slice(1));
+      process.exitCode = await replayCommand(loadConfig(), args);
       return;
     default:
       console.error(USAGE);

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildHttp } from '../http/build-http.js';
 import { broadcastingRoutes } from '../http/routes/broadcasting-routes.js';
+import { databaseCheck, readinessRoutes, type DependencyCheck } from '../http/routes/health-routes.js';
 import { notificationRoutes } from '../http/routes/notification-routes.js';
 import { webhookEndpointRoutes } from '../http/routes/webhook-endpoint-routes.js';
 import { Pipeline, PipelineAdmin, type PipelineObserver, type Subscriber } from '../pipeline/index.js';
@@ -38,7 +39,14 @@ import { storeflowPusherApp, type StoreFlowPusherApp } from './storeflow-pusher-
  * set, PostgreSQL otherwise. Long-running parts are started and stopped from here.
  */
 export async function openDatabase(config: Config): Promise<Database> {
-  if (config.DATABASE_URL) return new PgDatabase({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
+  if (config.DATABASE_URL) {
+    return new PgDatabase({
+      connectionString: config.DATABASE_URL,
+      max: config.DATABASE_POOL_MAX,
+      connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMillis: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    });
+  }
   await mkdir(config.dataDir, { recursive: true });
   return PgliteDatabase.open(config.dataDir);
 }
@@ -60,7 +68,16 @@ export interface StoreFlow {
    * role's (WebSockets on the HTTP server, webhooks) if this process has those roles.
    */
   start(): Promise<void>;
-  /** Sockets first (4200, so clients reconnect), then HTTP, the pipeline, and the rest. */
+  /** What GET /health/ready probes: the database, and Redis when the fan-out uses it. */
+  readinessChecks: DependencyCheck[];
+  /** Readiness answers 503 from now on (load balancers stop sending work); stop() begins with it. */
+  drain(): void;
+  /**
+   * Graceful stop: readiness 503, sockets closed with 4200 (clients reconnect elsewhere at
+   * once), HTTP stops accepting and finishes requests in flight, the pipeline finishes its
+   * batches and releases its leases (announced, so a standby takes them at once), then the
+   * delivery worker, the fan-out and the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -113,9 +130,13 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     observer,
     pollIntervalMs: config.PIPELINE_POLL_INTERVAL_MS,
     batchSize: config.PIPELINE_BATCH_SIZE,
+    leaseRetryMs: config.PIPELINE_LEASE_RETRY_MS,
   });
   for (const s of subscribers) pipeline.register(s);
   log.onCommitted(() => pipeline.committed());
+
+  let draining = false;
+  const readinessChecks: DependencyCheck[] = [databaseCheck(db)];
 
   const minute = 60_000;
   const orders = new OrderStore(db, log, clock);
@@ -133,6 +154,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       (app) => notificationRoutes(app, { db, clock, tenancy }),
       (app) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
       (app) => broadcastingRoutes(app, { tenancy, orders, pusher: pusher.app }),
+      (app) => readinessRoutes(app, { checks: readinessChecks, draining: () => draining }),
       ...(realtime ? [(app: FastifyInstance) => realtime.routes(app)] : []),
     ],
     config: {
@@ -159,6 +181,10 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     seeded,
     pusher,
     realtime,
+    readinessChecks,
+    drain() {
+      draining = true;
+    },
     async start() {
       realtime?.start(http);
       if (config.roles.has('worker') && !started) {
@@ -168,6 +194,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       }
     },
     async stop() {
+      draining = true;
       await realtime?.closeSockets();
       await http.close();
       if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);

@@ -16,14 +16,24 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
 };
 
-/** Connection-level failures of the database: the request may be retried later. */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+/**
+ * Connection-level failures of the database: the request may be retried once it is back.
+ * Socket errors, SQLSTATE class 08 (connection exception), 57P01/57P02/57P03 (shut down,
+ * crashed, starting), 53300 (too many connections), 57014 (a statement_timeout cut a query
+ * short), and what pg itself says when a connection dies or none could be had in time.
+ * Nothing is half-written: a transaction that lost its connection is rolled back by the server.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
+const UNAVAILABLE_MESSAGES =
+  /timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Client has encountered a connection error|not queryable|Cannot use a pool after calling end/i;
 
-function isDatabaseUnavailable(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
+function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  if (typeof e !== 'object' || e === null || depth > 3) return false;
   const code = 'code' in e ? String(e.code) : '';
   const message = 'message' in e ? String(e.message) : '';
-  return UNAVAILABLE.has(code) || /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+  if (UNAVAILABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code) || UNAVAILABLE_MESSAGES.test(message)) return true;
+  const inner = e instanceof AggregateError ? e.errors : 'cause' in e ? [e.cause] : [];
+  return inner.some((i) => isDatabaseUnavailable(i, depth + 1));
 }
 
 export function installErrorHandler(app: FastifyInstance): void {

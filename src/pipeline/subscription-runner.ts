@@ -20,6 +20,8 @@ export interface RunnerOptions {
   batchSize: number;
   /** How often a process without the lease tries to take it over. */
   leaseRetryMs: number;
+  /** Called once this runner has given up its lease on stop, so a standby can take it at once. */
+  released?: (subscription: string) => Promise<void>;
 }
 
 type Step = { kind: 'busy' } | { kind: 'idle' } | { kind: 'retry'; at: Date };
@@ -42,8 +44,11 @@ export class SubscriptionRunner {
   private lastRefresh = 0;
   private operatorWork = false;
   private heldBackMs = 0;
-  /** Wakes a runner waiting for the lease on stop only: commits must not make it retry the lease. */
-  private readonly stopSignal = new Wakeup();
+  /**
+   * Wakes a runner waiting for the lease: on stop, or when the holder elsewhere says it let
+   * the lease go. Commits must not make it retry the lease.
+   */
+  private readonly leaseSignal = new Wakeup();
 
   constructor(
     readonly subscriber: Subscriber,
@@ -69,19 +74,26 @@ export class SubscriptionRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     this.o.wakeup.notify();
-    this.stopSignal.notify();
+    this.leaseSignal.notify();
     await this.loop;
+    const held = this.lease !== null;
     await this.dropLease();
+    if (held) await this.o.released?.(this.name);
+  }
+
+  /** Another process released this subscription's lease: try to take it now, not at the next retry. */
+  leaseReleased(): void {
+    if (!this.lease) this.leaseSignal.notify();
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       const mark = this.o.wakeup.mark();
-      const stopMark = this.stopSignal.mark();
+      const leaseMark = this.leaseSignal.mark();
       try {
         const lease = this.lease ?? (await this.acquire());
         if (!lease) {
-          await this.stopSignal.wait(this.o.leaseRetryMs, stopMark);
+          await this.leaseSignal.wait(this.o.leaseRetryMs, leaseMark);
           continue;
         }
         const step = await this.step(lease);

@@ -45,6 +45,7 @@ export const ERROR_REGISTRY = {
   CHECKPOINT_INVALID: { status: 400, message: 'The "after" checkpoint is not of the form <transaction>.<position>.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is not reachable right now.' },
+  NOT_READY: { status: 503, message: 'This node is not taking traffic: a required dependency is down or it is shutting down.' },
   REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time server is not serving on this node (starting or shutting down).' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -75,6 +75,8 @@ export class PgDatabase implements Database {
       max: options.max ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: options.statementTimeoutMillis ?? 15_000,
+      // A peer that vanished without closing (a dead host, a cut network) is noticed by TCP.
+      keepAlive: true,
       types,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -116,6 +118,7 @@ export class PgDatabase implements Database {
       connectionString: this.options.connectionString,
       connectionTimeoutMillis: this.options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: this.options.statementTimeoutMillis ?? 15_000,
+      keepAlive: true,
       types,
     });
     const gone = new Promise<void>((resolve) => {
