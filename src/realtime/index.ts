@@ -47,3 +47,5 @@ export {
 } from './http-api/signature.js';
 export { WebhookSender, WEBHOOK_SENDER_DEFAULTS, type WebhookSenderOptions, type WebhookSenderStats } from './webhooks/webhook-sender.js';
 export type { WebhookLogger, WebhookRetryPolicy } from './webhooks/webhook-delivery.js';
+export { RedisFanout, type RedisFanoutOptions, type RedisFanoutStats } from './fanout/redis-fanout.js';
+export { encodeFanoutMessage, decodeFanoutMessage, FanoutDecodeError } from './fanout/fanout-codec.js';

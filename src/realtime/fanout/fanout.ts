@@ -6,10 +6,26 @@ import type { Publication } from '../contracts.js';
  *   `origin: 'server'` events (HTTP API, in-process publishers) also refresh cache channels;
  *   `origin: 'client'` events are client-* events, with the sender's presence user id.
  * - `terminate_user`: close the local connections signed in as that user.
+ * - `member`: a user became a member of a presence channel somewhere in the cluster (their
+ *   first connection anywhere) or stopped being one (their last connection anywhere left, or
+ *   the node holding it died): every node tells its local subscribers of the channel, but
+ *   `excludeSocketId` (the joining connection). `userInfo` is the member's user_info as JSON.
+ * - `count`: the cluster-wide subscription count of a channel changed (for apps that opted in
+ *   to pusher_internal:subscription_count).
  */
 export type FanoutMessage =
   | { kind: 'event'; publication: Publication; origin: 'server' | 'client'; userId?: string | undefined }
-  | { kind: 'terminate_user'; appId: string; userId: string };
+  | { kind: 'terminate_user'; appId: string; userId: string }
+  | {
+      kind: 'member';
+      appId: string;
+      channel: string;
+      change: 'added' | 'removed';
+      userId: string;
+      userInfo?: string | undefined;
+      excludeSocketId?: string | undefined;
+    }
+  | { kind: 'count'; appId: string; channel: string; count: number };
 
 export type FanoutHandler = (message: FanoutMessage) => void;
 
@@ -24,6 +40,8 @@ export type FanoutHandler = (message: FanoutMessage) => void;
  *   what that means (the HTTP API answers 5xx; a client event is dropped);
  * - a handler that throws does not stop delivery to the others;
  * - the function returned by `onMessage` removes the handler.
+ * Delivery is at most once across a medium outage: nothing is queued while it is down (the
+ * event log, not the fan-out, is what makes StoreFlow's broadcasts lossless).
  */
 export interface Fanout {
   publish(message: FanoutMessage): Promise<void>;

@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis';
+import { connectWithin, createRedisConnection, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import type { Fanout, FanoutHandler, FanoutMessage } from './fanout.js';
+import { decodeFanoutMessage, encodeFanoutMessage } from './fanout-codec.js';
+
+export interface RedisFanoutOptions extends RedisConnectionOptions {
+  /** Prefix of the pub/sub channel (and of every key of the cluster); default `storeflow:rt:`. */
+  prefix?: string;
+  /** Told about handler errors, undecodable messages and connection errors (log them). */
+  onError?: (error: unknown) => void;
+}
+
+export interface RedisFanoutStats {
+  /** Both connections are up and the subscription is in place. */
+  connected: boolean;
+  published: number;
+  publishFailures: number;
+  received: number;
+  /** Messages on our channel that did not decode (skipped). */
+  malformed: number;
+}
+
+/**
+ * The fan-out over Redis pub/sub: one PUBLISH connection and one SUBSCRIBE connection per
+ * node, one channel (`<prefix>fanout`) for every app, so the messages of one publisher keep
+ * their order. Messages travel in fanout-codec's binary form.
+ *
+ * Delivery is at most once: Redis pub/sub keeps nothing for a node that is disconnected, and
+ * `publish` rejects at once while the publisher is disconnected (no offline queue) or after
+ * the command timeout if Redis stops answering. The subscriber reconnects and resubscribes
+ * by itself. What is missed meanwhile is what clients catch up on from the event log.
+ */
+export class RedisFanout implements Fanout {
+  readonly channel: string;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly handlers = new Set<FanoutHandler>();
+  private readonly onError: (error: unknown) => void;
+  private readonly counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
+  private subscribed = false;
+  private closed = false;
+
+  constructor(options: RedisFanoutOptions) {
+    this.channel = `${options.prefix ?? 'storeflow:rt:'}fanout`;
+    this.onError = options.onError ?? (() => {});
+    this.pub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:pub` }, 'command');
+    this.sub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:sub` }, 'subscriber');
+    for (const client of [this.pub, this.sub]) client.on('error', (e) => this.onError(e));
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.received(channel, message));
+    this.sub.on('close', () => (this.subscribed = false));
+    this.sub.on('ready', () => {
+      // ioredis resubscribes on reconnect; `ready` comes after that.
+      this.subscribed = true;
+    });
+  }
+
+  /**
+   * Connects both connections and subscribes. Resolves true when ready within `timeoutMs`;
+   * false otherwise — the connections keep retrying, publish rejects until they are up.
+   */
+  async connect(timeoutMs = 5_000): Promise<boolean> {
+    const subscribing = this.sub
+      .subscribe(this.channel)
+      .then(() => (this.subscribed = true))
+      .catch((e: unknown) => this.onError(e));
+    const [pubReady] = await Promise.all([connectWithin(this.pub, timeoutMs), connectWithin(this.sub, timeoutMs)]);
+    await Promise.race([subscribing, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    return pubReady && this.subscribed;
+  }
+
+  async publish(message: FanoutMessage): Promise<void> {
+    if (this.closed) throw new Error('RedisFanout is closed');
+    try {
+      await this.pub.publish(this.channel, encodeFanoutMessage(message));
+      this.counts.published += 1;
+    } catch (error) {
+      this.counts.publishFailures += 1;
+      throw error;
+    }
+  }
+
+  onMessage(handler: FanoutHandler): () => void {
+    const entry: FanoutHandler = (m) => handler(m);
+    this.handlers.add(entry);
+    return () => this.handlers.delete(entry);
+  }
+
+  stats(): RedisFanoutStats {
+    return { connected: this.connected, ...this.counts };
+  }
+
+  get connected(): boolean {
+    return !this.closed && this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    await Promise.all([this.pub, this.sub].map((c) => quit(c)));
+  }
+
+  private received(channel: Buffer, bytes: Buffer): void {
+    if (channel.toString('utf8') !== this.channel) return;
+    let message: FanoutMessage;
+    try {
+      message = decodeFanoutMessage(bytes);
+    } catch (error) {
+      this.counts.malformed += 1;
+      this.onError(error);
+      return;
+    }
+    this.counts.received += 1;
+    for (const handler of [...this.handlers]) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
+}
+
+/** QUIT when connected (bounded), else just drop the connection. */
+export async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  }
+  client.disconnect();
+}
