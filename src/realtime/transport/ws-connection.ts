@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { PusherApp } from '../contracts.js';
 import type { Connection } from '../protocol/connection.js';
+import type { TextFrames, TurnFlusher } from './text-frames.js';
 
 /** WebSocket close reasons are limited to 123 bytes of UTF-8. */
 export function closeReason(text: string): string {
@@ -11,10 +12,13 @@ export function closeReason(text: string): string {
 }
 
 /**
- * A `ws` socket as a protocol Connection. Frames written in one turn of the event loop are
- * coalesced: the first write corks the TCP socket and the next setImmediate uncorks it, so
- * a burst of fan-out messages leaves in one write. A closing socket that does not finish the
- * close handshake within `closeGraceMs` is cut.
+ * A `ws` socket as a protocol Connection. Payloads are framed once per message for all
+ * sockets (TextFrames) and written straight to the TCP socket: with compression off, ws's own
+ * sender writes synchronously too, so frames never interleave, and ws's `bufferedAmount`
+ * still counts them. Frames written in one turn of the event loop are coalesced: the first
+ * write corks the socket and the transport's TurnFlusher uncorks it after the turn, so a burst
+ * of fan-out messages leaves in one write. A closing socket that does not finish the close
+ * handshake within `closeGraceMs` is cut.
  */
 export class WsConnection implements Connection {
   lastActivity = 0;
@@ -28,6 +32,8 @@ export class WsConnection implements Connection {
     private readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly closeGraceMs: number,
+    private readonly textFrames: TextFrames,
+    private readonly flusher: TurnFlusher,
   ) {}
 
   /**
@@ -40,13 +46,14 @@ export class WsConnection implements Connection {
 
   send(bytes: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    const frame = this.textFrames.of(bytes);
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      setImmediate(this.uncork);
+      this.flusher.hold(this);
     }
-    this.corkedBytes += bytes.length;
-    this.ws.send(bytes, { binary: false, compress: false, fin: true });
+    this.corkedBytes += frame.length;
+    this.socket.write(frame);
   }
 
   close(code: number, reason: string): void {
@@ -57,9 +64,10 @@ export class WsConnection implements Connection {
     this.ws.once('close', () => clearTimeout(cut));
   }
 
-  private readonly uncork = (): void => {
+  /** Called by the TurnFlusher once the turn that corked this socket is over. */
+  flushed(): void {
     this.corked = false;
     this.corkedBytes = 0;
     this.socket.uncork();
-  };
+  }
 }

@@ -7,6 +7,7 @@ import type { PusherApp } from '../contracts.js';
 import { frames } from '../protocol/frames.js';
 import type { PusherServer } from '../protocol/pusher-server.js';
 import { InternalError, ReconnectRequestedError, WireError } from '../protocol/wire-errors.js';
+import { TextFrames, TurnFlusher } from './text-frames.js';
 import { closeReason, WsConnection } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -38,6 +39,8 @@ export class WsTransport {
   private readonly closeGraceMs: number;
   private readonly payloadHeadroom: number;
   private readonly onError: (error: unknown) => void;
+  private readonly textFrames = new TextFrames();
+  private readonly flusher = new TurnFlusher();
 
   constructor(
     private readonly server: PusherServer,
@@ -123,7 +126,7 @@ export class WsTransport {
   }
 
   private accept(ws: WebSocket, socket: Duplex, app: PusherApp): void {
-    const conn = new WsConnection(this.server.newSocketId(), app, ws, socket, this.closeGraceMs);
+    const conn = new WsConnection(this.server.newSocketId(), app, ws, socket, this.closeGraceMs, this.textFrames, this.flusher);
     this.sockets.add(ws);
     ws.on('message', (data, isBinary) => this.server.message(conn, toBuffer(data), isBinary));
     ws.on('ping', () => this.server.pong(conn));
