@@ -18,7 +18,6 @@ export const MAX_CHANNEL_NAME_LENGTH = 200;
 export const USER_CHANNEL_PREFIX = '#server-to-user-';
 
 const ALLOWED = /^[A-Za-z0-9_\-=@,.;]+$/;
-// A user id is whatever the app's user_data says (<= 128 chars), minus control characters.
 const USER_ID = /^[^\u0000-\u001f\u007f]{1,128}$/;
 
 const PREFIXES: ReadonlyArray<readonly [string, ChannelKind, boolean]> = [
@@ -44,5 +43,8 @@ export function parseChannelName(name: string): ChannelName | undefined {
   }
   return { name, kind: 'public', cached: false };
 }
+
+/** A user id is whatever the app's user_data says (<= 128 chars), minus control characters. */
+export const isValidUserId = (id: string): boolean => USER_ID.test(id);
 
 export const userChannelName = (userId: string) => `${USER_CHANNEL_PREFIX}${userId}`;
