@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClusterState } from './cluster/cluster-state.js';
 import type { AppRegistry, OccurrenceSink, PusherApp, RealtimeControl } from './contracts.js';
 import type { Fanout } from './fanout/fanout.js';
 import { LocalFanout } from './fanout/local-fanout.js';
@@ -16,6 +17,12 @@ export interface RealtimeNodeOptions {
   occurrences?: OccurrenceSink;
   /** Defaults to an in-process LocalFanout (one node). */
   fanout?: Fanout;
+  /**
+   * What channels share with the other nodes (presence members, counts, cache) and the
+   * RealtimeControl that answers cluster-wide. Defaults to this node alone. Pass the same
+   * medium's fan-out with it (RedisClusterState with RedisFanout).
+   */
+  cluster?: ClusterState;
   limits?: Partial<ServerLimits>;
   transport?: WsTransportOptions;
   now?: () => number;
@@ -35,6 +42,7 @@ export class RealtimeNode {
   readonly control: RealtimeControl;
   readonly transport: WsTransport;
   private readonly ownsFanout: boolean;
+  private readonly onError: (error: unknown) => void;
 
   constructor(options: RealtimeNodeOptions) {
     this.apps = Array.isArray(options.apps) ? new StaticAppRegistry(options.apps) : (options.apps as AppRegistry);
@@ -48,13 +56,24 @@ export class RealtimeNode {
       ...(options.limits && { limits: options.limits }),
       ...(options.now && { now: options.now }),
       ...(options.onError && { onError: options.onError }),
+      ...(options.cluster && { cluster: options.cluster }),
     });
-    this.control = new LocalRealtimeControl(this.apps, this.fanout, this.server.state);
+    this.onError = options.onError ?? (() => {});
+    this.control = this.server.cluster.control?.(this.apps, this.fanout) ?? new LocalRealtimeControl(this.apps, this.fanout, this.server.state);
     this.transport = new WsTransport(this.server, { ...options.transport, onError: options.transport?.onError ?? options.onError });
   }
 
-  start(): void {
+  /**
+   * Starts the protocol server and joins the cluster; resolves once joined. Never rejects:
+   * a cluster that cannot be reached now is reported to onError and joined when it answers.
+   */
+  async start(): Promise<void> {
     this.server.start();
+    try {
+      await this.server.cluster.start(this.server.state);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   attach(httpServer: Server): void {
@@ -65,9 +84,11 @@ export class RealtimeNode {
     return this.transport.listen(port, host);
   }
 
+  /** Closes every connection (4200), then leaves the cluster: what this node held is released at once. */
   async stop(timeoutMs = 5_000): Promise<void> {
     await this.transport.close(timeoutMs);
     this.server.stop();
+    await this.server.cluster.stop().catch((error: unknown) => this.onError(error));
     if (this.ownsFanout) await this.fanout.close();
   }
 }

@@ -1,21 +1,30 @@
-import { frames } from '../protocol/frames.js';
+import type { AppClusterState, LocalChannels } from '../cluster/cluster-state.js';
+import type { PusherApp, RealtimeOccurrence } from '../contracts.js';
 import type { Channel, ChannelContext, Subscriber, SubscribeRequest } from './channel.js';
 import type { ChannelName } from './channel-name.js';
 import { createChannel } from './create-channel.js';
 
 /**
- * The occupied channels of one app on this node. A channel exists while it has a local
- * subscriber: it reports channel_occupied when the first one joins and channel_vacated when
- * the last one leaves. Subscription counts of public and private channels are reported once
- * per turn of the event loop however many joined or left (and sent to the channel as
- * pusher_internal:subscription_count when the app opted in).
+ * The channels of one app on this node. A channel exists while it has a local subscriber
+ * (or one waiting for the cluster state's answer). Every change of a channel's local
+ * subscriber count is told to the cluster state once, which decides what it means
+ * (occupied, vacated, subscription_count) for the cluster.
  */
 export class AppChannels {
   private readonly channels = new Map<string, Channel>();
-  private readonly countChanged = new Set<string>();
-  private flushScheduled = false;
+  /** The count each channel last told the cluster state. */
+  private readonly told = new WeakMap<Channel, number>();
 
-  constructor(private readonly ctx: ChannelContext) {}
+  private readonly ctx: ChannelContext;
+
+  constructor(app: PusherApp, report: (o: RealtimeOccurrence) => void, clusterFor: (local: LocalChannels) => AppClusterState) {
+    const cluster = clusterFor({ app, report, find: (name) => this.channels.get(name) });
+    this.ctx = { app, report, cluster };
+  }
+
+  get cluster(): AppClusterState {
+    return this.ctx.cluster;
+  }
 
   find(name: string): Channel | undefined {
     return this.channels.get(name);
@@ -25,50 +34,46 @@ export class AppChannels {
     return this.channels.values();
   }
 
-  /** Returns the subscription_succeeded frame; throws SubscriptionError (nothing changes then). */
-  subscribe(sub: Subscriber, name: ChannelName, req: SubscribeRequest): Buffer {
-    const existing = this.channels.get(name.name);
-    const channel = existing ?? createChannel(name, this.ctx);
-    const before = channel.subscriptionCount;
-    const succeeded = channel.subscribe(sub, req);
-    if (!existing) {
+  /**
+   * Returns the subscription_succeeded frame, or a promise of it while the cluster state
+   * answers (presence channels in a cluster). Refusals throw (or reject) SubscriptionError and
+   * change nothing.
+   */
+  subscribe(sub: Subscriber, name: ChannelName, req: SubscribeRequest): Buffer | Promise<Buffer> {
+    let channel = this.channels.get(name.name);
+    if (!channel) {
+      channel = createChannel(name, this.ctx);
       this.channels.set(name.name, channel);
-      if (channel.kind !== 'user') this.ctx.report({ name: 'channel_occupied', channel: name.name });
     }
-    if (channel.subscriptionCount !== before) this.countsChanged(channel);
-    return succeeded;
+    const joined = channel;
+    let succeeded: Buffer | Promise<Buffer>;
+    try {
+      succeeded = joined.subscribe(sub, req);
+    } catch (error) {
+      this.settle(joined);
+      throw error;
+    }
+    if (!(succeeded instanceof Promise)) {
+      this.settle(joined);
+      return succeeded;
+    }
+    return succeeded.finally(() => this.settle(joined));
   }
 
   unsubscribe(sub: Subscriber, name: string): void {
     const channel = this.channels.get(name);
     if (!channel || !channel.unsubscribe(sub)) return;
-    if (channel.subscriptionCount > 0) {
-      this.countsChanged(channel);
-      return;
-    }
-    this.channels.delete(name);
-    this.countChanged.delete(name);
-    if (channel.kind !== 'user') this.ctx.report({ name: 'channel_vacated', channel: name });
+    this.settle(channel);
   }
 
-  private countsChanged(channel: Channel): void {
-    if (channel.kind === 'presence' || channel.kind === 'user') return;
-    this.countChanged.add(channel.name);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushCounts());
-  }
-
-  private flushCounts(): void {
-    this.flushScheduled = false;
-    const names = [...this.countChanged];
-    this.countChanged.clear();
-    for (const name of names) {
-      const channel = this.channels.get(name);
-      if (!channel) continue;
-      const count = channel.subscriptionCount;
-      if (this.ctx.app.subscriptionCountEnabled) channel.broadcast(frames.subscriptionCount(name, count));
-      this.ctx.report({ name: 'subscription_count', channel: name, subscription_count: count });
-    }
+  /** Tells the cluster state about a changed count; forgets a channel nobody is in. */
+  private settle(channel: Channel): void {
+    if (this.channels.get(channel.name) !== channel) return;
+    const before = this.told.get(channel) ?? 0;
+    const after = channel.subscriptionCount;
+    if (after === 0 && channel.pending === 0) this.channels.delete(channel.name);
+    if (after === before) return;
+    this.told.set(channel, after);
+    if (channel.kind !== 'user') this.ctx.cluster.subscriptionsChanged(channel.name, before, after);
   }
 }

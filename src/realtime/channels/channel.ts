@@ -1,3 +1,4 @@
+import type { AppClusterState } from '../cluster/cluster-state.js';
 import type { PusherApp, RealtimeOccurrence } from '../contracts.js';
 import { frames } from '../protocol/frames.js';
 import type { ChannelKind } from './channel-name.js';
@@ -19,6 +20,8 @@ export interface SubscribeRequest {
 export interface ChannelContext {
   readonly app: PusherApp;
   report(o: RealtimeOccurrence): void;
+  /** What the channel shares with the other nodes (the node itself, when alone). */
+  readonly cluster: AppClusterState;
 }
 
 /**
@@ -43,13 +46,22 @@ export abstract class Channel {
     return this.subscribers.has(socketId);
   }
 
+  /** Subscriptions accepted but not yet confirmed (waiting for the cluster state). */
+  get pending(): number {
+    return 0;
+  }
+
   /** Whether clients may trigger client-* events here (the app must allow them as well). */
   get acceptsClientEvents(): boolean {
     return false;
   }
 
-  /** Authorises and adds the subscriber; returns its subscription_succeeded frame. Throws SubscriptionError. */
-  subscribe(sub: Subscriber, req: SubscribeRequest): Buffer {
+  /**
+   * Authorises and adds the subscriber; returns its subscription_succeeded frame. Throws
+   * SubscriptionError. A presence channel in a cluster answers with a promise instead (it
+   * rejects with SubscriptionError, or SubscriptionAbandoned when the subscriber left first).
+   */
+  subscribe(sub: Subscriber, req: SubscribeRequest): Buffer | Promise<Buffer> {
     this.authorize(req);
     this.subscribers.set(sub.socketId, sub);
     return frames.subscriptionSucceeded(this.name);

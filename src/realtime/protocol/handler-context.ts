@@ -12,6 +12,8 @@ export interface HandlerContext {
   readonly counters: RealtimeCounters;
   now(): number;
   reportError(error: unknown): void;
+  /** Answers a refusal met after the handler returned (an asynchronous subscribe). */
+  refuse(session: Session, error: unknown): void;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { AppChannels } from '../channels/app-channels.js';
 import { EventCache } from '../channels/event-cache.js';
+import { PresenceChannel } from '../channels/presence-channel.js';
+import type { ClusterState, Members, NodeView } from '../cluster/cluster-state.js';
 import type { AppRegistry, OccurrenceSink, PusherApp, RealtimeOccurrence } from '../contracts.js';
 import { SignedInUsers } from '../users/signed-in-users.js';
 import type { Session } from './session.js';
@@ -17,15 +19,16 @@ export class AppState {
     occurrences: OccurrenceSink,
     cacheTtlMs: number,
     now: () => number,
+    cluster: ClusterState,
   ) {
     this.report = (o) => occurrences.occurred(app.id, o);
-    this.channels = new AppChannels({ app, report: this.report });
+    this.channels = new AppChannels(app, this.report, (local) => cluster.forApp(local));
     this.cache = new EventCache(cacheTtlMs, now);
   }
 }
 
 /** The per-app state of this node, created on first use. */
-export class NodeState {
+export class NodeState implements NodeView {
   private readonly apps = new Map<string, AppState>();
   private sessionCount = 0;
 
@@ -34,12 +37,13 @@ export class NodeState {
     private readonly occurrences: OccurrenceSink,
     private readonly cacheTtlMs: number,
     private readonly now: () => number,
+    private readonly cluster: ClusterState,
   ) {}
 
   of(app: PusherApp): AppState {
     let state = this.apps.get(app.id);
     if (!state) {
-      state = new AppState(app, this.occurrences, this.cacheTtlMs, this.now);
+      state = new AppState(app, this.occurrences, this.cacheTtlMs, this.now, this.cluster);
       this.apps.set(app.id, state);
     }
     return state;
@@ -75,5 +79,19 @@ export class NodeState {
 
   *sessions(): IterableIterator<Session> {
     for (const state of this.apps.values()) yield* state.sessions.values();
+  }
+
+  *appsWithState(): IterableIterator<{ app: PusherApp; channels: Iterable<{ name: string; kind: string; subscriptionCount: number }> }> {
+    for (const state of this.apps.values()) yield { app: state.app, channels: [...state.channels.all()] };
+  }
+
+  localMembers(appId: string, channel: string): Members {
+    const found = this.apps.get(appId)?.channels.find(channel);
+    return found instanceof PresenceChannel ? found.localMembers : new Map();
+  }
+
+  channelsOf(appId: string) {
+    const state = this.byId(appId);
+    return state && { app: state.app, report: state.report, find: (name: string) => state.channels.find(name) };
   }
 }

@@ -1,3 +1,5 @@
+import type { ClusterState } from '../cluster/cluster-state.js';
+import { LocalClusterState } from '../cluster/local-cluster-state.js';
 import type { AppRegistry, OccurrenceSink, PusherApp } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
 import { RealtimeCounters } from '../metrics/realtime-counters.js';
@@ -42,6 +44,8 @@ export interface PusherServerOptions {
   onError?: (error: unknown) => void;
   /** New socket ids (`^\d+\.\d+$`, unique); random by default. */
   socketIds?: () => string;
+  /** What channels share with other nodes; by default this node is the whole cluster. */
+  cluster?: ClusterState;
 }
 
 export const PROTOCOL_VERSION = '7';
@@ -57,6 +61,7 @@ export class PusherServer {
   readonly counters: RealtimeCounters;
   readonly limits: ServerLimits;
   readonly state: NodeState;
+  readonly cluster: ClusterState;
   private readonly fanout: Fanout;
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
@@ -74,13 +79,15 @@ export class PusherServer {
     this.onError = options.onError ?? (() => {});
     this.socketIds = options.socketIds ?? newSocketId;
     const occurrences = options.occurrences ?? { occurred: () => {} };
-    this.state = new NodeState(this.apps, occurrences, this.limits.cacheTtlMs, this.now);
+    this.cluster = options.cluster ?? new LocalClusterState();
+    this.state = new NodeState(this.apps, occurrences, this.limits.cacheTtlMs, this.now, this.cluster);
     this.ctx = {
       fanout: this.fanout,
       limits: this.limits,
       counters: this.counters,
       now: this.now,
       reportError: this.onError,
+      refuse: (session, error) => this.refuse(session, error),
     };
   }
 
