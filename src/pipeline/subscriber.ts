@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/index.js';
+import type { BackoffPolicy } from '../shared/index.js';
 import type { Sql } from '../store/index.js';
 
 /**
@@ -31,19 +32,11 @@ export interface Subscriber {
   reset?(tx: Sql): Promise<void>;
 }
 
-export interface RetryPolicy {
+export interface RetryPolicy extends BackoffPolicy {
   /** Attempts before the event is parked as a dead letter (>= 1). */
   maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 60_000 };
-
-/** Exponential backoff with full jitter: a random delay in [base, min(max, base·2^(attempt-1))]. */
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(policy.baseDelayMs + random() * Math.max(0, ceiling - policy.baseDelayMs));
-}
 
 export const accepts = (s: Subscriber, name: string) => s.eventNames === undefined || s.eventNames.includes(name);

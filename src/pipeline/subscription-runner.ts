@@ -4,7 +4,8 @@ import type { Database, EventLog, Lease } from '../store/index.js';
 import { deadLetterSql } from './dead-letters.js';
 import type { PipelineObserver } from './pipeline-observer.js';
 import { describe, replayBatch, retryDeadLetters } from './operator-requests.js';
-import { DEFAULT_RETRY, accepts, backoffDelay, type RetryPolicy, type Subscriber } from './subscriber.js';
+import { backoffDelay } from '../shared/index.js';
+import { DEFAULT_RETRY, accepts, type RetryPolicy, type Subscriber } from './subscriber.js';
 import { CheckpointMoved, checkpointOf, subscriptionSql, type SubscriptionRow } from './subscription-store.js';
 import { Wakeup } from './wakeup.js';
 

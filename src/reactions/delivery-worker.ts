@@ -1,6 +1,6 @@
-import { backoffDelay, deadLetterSql, type RetryPolicy } from '../pipeline/index.js';
+import { deadLetterSql, type RetryPolicy } from '../pipeline/index.js';
 import type { StoredEvent } from '../events/index.js';
-import type { Clock } from '../shared/index.js';
+import { backoffDelay, type Clock } from '../shared/index.js';
 import type { Database, EventLog, Sql } from '../store/index.js';
 import { DELIVERY_KINDS, deadLetterSubscription, deliverySql, type ClaimedDelivery, type DeliveryKind } from './delivery-outbox.js';
 import { PermanentDeliveryFailure, type DeliveryLogger, type DeliveryTransport } from './delivery-transport.js';

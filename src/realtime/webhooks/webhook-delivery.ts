@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, type BackoffPolicy } from '../../shared/index.js';
 import type { AppRegistry } from '../contracts.js';
 import { webhookSignature } from '../http-api/signature.js';
 
-export interface WebhookRetryPolicy {
+export interface WebhookRetryPolicy extends BackoffPolicy {
   /** Attempts per batch, the first included. */
   maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
 
 export interface WebhookLogger {
@@ -20,12 +19,6 @@ export interface WebhookDeliveryDeps {
   requestTimeoutMs: number;
   logger: WebhookLogger;
   random: () => number;
-}
-
-/** Exponential backoff with jitter: between base and min(max, base * 2^(attempt-1)). */
-export function retryDelayMs(attempt: number, policy: WebhookRetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(policy.baseDelayMs + random() * Math.max(0, ceiling - policy.baseDelayMs));
 }
 
 /**
@@ -70,7 +63,7 @@ export async function deliverWebhookBatch(
       lastError = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     }
     if (attempt < deps.retry.maxAttempts) {
-      await sleep(retryDelayMs(attempt, deps.retry, deps.random), undefined, { signal: stop }).catch(() => {});
+      await sleep(backoffDelay(attempt, deps.retry, deps.random), undefined, { signal: stop }).catch(() => {});
     }
   }
   deps.logger.warn(
