@@ -1,7 +1,10 @@
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildHttp } from '../http/build-http.js';
 import { broadcastingRoutes } from '../http/routes/broadcasting-routes.js';
+import { clientRoutes } from '../http/routes/client-routes.js';
+import { webRoutes } from '../http/routes/web-routes.js';
 import { databaseCheck, readinessRoutes, type DependencyCheck } from '../http/routes/health-routes.js';
 import { notificationRoutes } from '../http/routes/notification-routes.js';
 import { webhookEndpointRoutes } from '../http/routes/webhook-endpoint-routes.js';
@@ -50,6 +53,9 @@ export async function openDatabase(config: Config): Promise<Database> {
   await mkdir(config.dataDir, { recursive: true });
   return PgliteDatabase.open(config.dataDir);
 }
+
+/** Where `npm run build:web` puts the screens (scripts/build-web.ts). */
+export const WEB_DIST_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
 export interface StoreFlow {
   db: Database;
@@ -154,6 +160,8 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       (app) => notificationRoutes(app, { db, clock, tenancy }),
       (app) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
       (app) => broadcastingRoutes(app, { tenancy, orders, pusher: pusher.app }),
+      (app) => clientRoutes(app, { db, tenancy, pusherKey: pusher.app.key }),
+      ...(config.roles.has('web') ? [(app: FastifyInstance) => webRoutes(app, { distDir: WEB_DIST_DIR })] : []),
       (app) => readinessRoutes(app, { checks: readinessChecks, draining: () => draining }),
       ...(realtime ? [(app: FastifyInstance) => realtime.routes(app)] : []),
     ],

@@ -62,8 +62,20 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   await app.register(cookie);
+  // The screens load only their own scripts and styles (no inline ones: Vue sets styles
+  // through the CSSOM, which CSP allows) and talk to the API and the WebSocket. Plain-http
+  // installs (a counter tablet on the shop's LAN) must not be upgraded to https.
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] } },
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        upgradeInsecureRequests: deps.config.secureCookies ? [] : null,
+      },
+    },
   });
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {

@@ -47,6 +47,7 @@ export const ERROR_REGISTRY = {
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is not reachable right now.' },
   NOT_READY: { status: 503, message: 'This node is not taking traffic: a required dependency is down or it is shutting down.' },
   REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time server is not serving on this node (starting or shutting down).' },
+  WEB_ASSETS_MISSING: { status: 503, message: 'The web screens are not built on this node: run `npm run build:web` (npm start does it).' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

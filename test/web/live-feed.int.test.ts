@@ -100,7 +100,7 @@ describe('LiveFeed against StoreFlow', () => {
     order = await moveTo(app.http, staff, order, 'packing');
 
     pusher.connect();
-    await waitFor('connected again', () => feed.state === 'connected');
+    await waitFor('connected and subscribed again', () => feed.state === 'connected' && pusher.channel('private-store.1.orders')?.subscribed);
     await waitFor('the packing change', () => got.some((e) => e.payload.new_status === 'packing' && e.payload.public_id === order.public_id));
     const shipped = await app.http.inject({
       method: 'POST',
@@ -109,7 +109,8 @@ describe('LiveFeed against StoreFlow', () => {
       payload: { version: order.version, tracking_code: 'DHL-1' },
     });
     expect(shipped.statusCode, shipped.body).toBe(200);
-    await waitFor('shipped live after the reconnect', () => got.some((e) => e.name === 'ShippingStatusUpdated' && e.origin === 'live'));
+    await waitFor('shipped, live after the reconnect', () => got.some((e) => e.name === 'ShippingStatusUpdated'));
+    expect(got.filter((e) => e.payload.public_id === order.public_id && e.origin === 'live').map((e) => e.name)).toContain('OrderStatusUpdated');
 
     const expected = await logPositions(start);
     await waitFor('the cursor reaches the end of the log', () => feed.position === expected.at(-1));
