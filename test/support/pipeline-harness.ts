@@ -1,5 +1,5 @@
 import { onTestFinished } from 'vitest';
-import { START, formatCheckpoint, type Checkpoint, type NewEvent, type StoredEvent } from '../../src/events/index.js';
+import { START, compareCheckpoints, formatCheckpoint, parseCheckpoint, type Checkpoint, type NewEvent, type StoredEvent } from '../../src/events/index.js';
 import { Pipeline, PipelineAdmin, silentObserver, subscriptionSql, type PipelineObserver, type Subscriber } from '../../src/pipeline/index.js';
 import { fixedClock, systemClock } from '../../src/shared/index.js';
 import { EventLog, type Database, type Sql } from '../../src/store/index.js';
@@ -74,6 +74,18 @@ export async function checkpointNow(db: Sql, name: string): Promise<string | nul
 export async function waitForCheckpoint(db: Sql, name: string, at: Checkpoint | string, timeoutMs?: number): Promise<void> {
   const want = typeof at === 'string' ? at : formatCheckpoint(at);
   await waitFor(`subscription ${name} at ${want}`, async () => (await checkpointNow(db, name)) === want, timeoutMs);
+}
+
+/**
+ * Waits until the subscription has handled everything up to `at` (its checkpoint at or past
+ * it). For subscriptions that append events themselves (the notifier), whose checkpoint
+ * moves on past a tail read a moment ago.
+ */
+export async function waitForCheckpointPast(db: Sql, name: string, at: Checkpoint, timeoutMs?: number): Promise<void> {
+  await waitFor(`subscription ${name} at or past ${formatCheckpoint(at)}`, async () => {
+    const now = await checkpointNow(db, name);
+    return now !== null && compareCheckpoints(parseCheckpoint(now), at) >= 0;
+  }, timeoutMs);
 }
 
 /** Appends `events` in one transaction and tells the pipeline (in-process wake-up). */

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PgDatabase } from '../../src/store/index.js';
+import { killAllNodes, startNode } from '../support/cluster-processes.js';
+import { isCI } from '../support/databases.js';
+import { expectErrorBody } from '../support/http-app.js';
+import { call, checkout, findOrder, moveOrder, signIn } from '../support/node-http.js';
+import { logTail, waitForCheckpointPast } from '../support/pipeline-harness.js';
+import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
+import { waitFor } from '../support/waiting.js';
+
+/**
+ * PostgreSQL stopped and started again under two running StoreFlow nodes (a private server
+ * of this test's own): a web node and a worker node, so the worker only hears of the web
+ * node's commits through LISTEN/NOTIFY (polling is set to a minute, past the test's bounds).
+ * While it is down, writes answer 503 DATABASE_UNAVAILABLE within the connect timeout and
+ * readiness says so; once it is back, without restarting anything, writes succeed, the
+ * worker's leases, LISTEN and subscriptions recover and catch up, and nothing half-written
+ * is left behind.
+ */
+const CONNECT_TIMEOUT_MS = 2_000;
+/** Longest a write may take to answer while the database is down: the connect timeout, plus slack for a loaded machine. */
+const BOUND_MS = CONNECT_TIMEOUT_MS + 5_000;
+
+const unavailable = await privatePostgresUnavailable();
+if (unavailable && !isCI) console.warn(`skipped: ${unavailable}`);
+
+(unavailable && !isCI ? describe.skip : describe)(`PostgreSQL restarted under running nodes [private PostgreSQL, child processes]${unavailable ? ` — skipped: ${unavailable}` : ''}`, () => {
+  let server: PrivatePostgres;
+  let url: string;
+  let db: PgDatabase;
+
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE storeflow');
+    await admin.end();
+    url = server.url.replace(/\/postgres$/, '/storeflow');
+    db = new PgDatabase({ connectionString: url, max: 2, connectionTimeoutMillis: 2_000 });
+  }, 60_000);
+  afterEach(killAllNodes);
+  afterAll(async () => {
+    await db?.close().catch(() => {});
+    await server?.destroy();
+  });
+
+  it('answers 503 within the bound while it is down, reports it, and recovers without a restart', { timeout: 90_000 }, async () => {
+    const env = { DATABASE_URL: url, DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS), PIPELINE_POLL_INTERVAL_MS: '60000', PIPELINE_LEASE_RETRY_MS: '500' };
+    const web = await startNode(env, ['--role', 'web']);
+    const worker = await startNode({ ...env, STOREFLOW_SEED_DEMO: 'false' }, ['--role', 'worker']);
+    const staff = await signIn(web.url, 'staff');
+    const before = await checkout(web.url);
+    expect(before.status, JSON.stringify(before.body)).toBe(201);
+    await waitForCheckpointPast(db, 'notifier', await logTail(db));
+    expect((await call(web.url, 'GET', '/health/ready')).status).toBe(200);
+
+    await server.stop('fast');
+
+    const failed = await checkout(web.url, 'checkout-during-outage', BOUND_MS);
+    expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+    expectErrorBody(failed.status, failed.body);
+    expect(failed.body.error.code).toBe('DATABASE_UNAVAILABLE');
+    const order = { id: 1, version: 1 };
+    const move = await moveOrder(web.url, staff, order.id, 'accepted', order.version, BOUND_MS);
+    expect(move.status, JSON.stringify(move.body)).toBe(503);
+    expect(move.body.error.code).toBe('DATABASE_UNAVAILABLE');
+    for (const node of [web, worker]) {
+      const ready = await call(node.url, 'GET', '/health/ready', { timeoutMs: BOUND_MS });
+      expect(ready.status, JSON.stringify(ready.body)).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'unavailable', checks: { database: { kind: 'postgres', status: 'down' } }, error: { code: 'NOT_READY' } });
+      expect((await call(node.url, 'GET', '/health', { timeoutMs: BOUND_MS })).status).toBe(503);
+    }
+
+    await server.start();
+
+    await waitFor('the web node to be ready again', async () => (await call(web.url, 'GET', '/health/ready')).status === 200);
+    const retried = await checkout(web.url, 'checkout-during-outage');
+    expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+    const first = await findOrder(web.url, staff, before.body.order.public_id);
+    expect((await moveOrder(web.url, staff, first.id, 'accepted', first.version)).status).toBe(200);
+    // The worker's subscriptions take their leases again and catch up from their checkpoints.
+    const tail = await logTail(db);
+    for (const subscription of ['notifier', 'store-counters', 'merchant-webhooks']) await waitForCheckpointPast(db, subscription, tail, 30_000);
+    // With polling a minute away, only a re-established LISTEN wakes the worker for this one.
+    const after = await checkout(web.url);
+    expect(after.status).toBe(201);
+    await waitForCheckpointPast(db, 'notifier', await logTail(db), 30_000);
+
+    // Nothing half-written: exactly the orders that were answered 201, each with its event and its notifications.
+    const [counts] = await db.query<{ orders: number; created: number; notified: number }>(
+      `SELECT (SELECT count(*) FROM orders)::int AS orders,
+              (SELECT count(*) FROM events WHERE name = 'OrderCreated')::int AS created,
+              (SELECT count(DISTINCT source_event_id) FROM notifications WHERE kind = 'order_created')::int AS notified`,
+    );
+    expect(counts).toEqual({ orders: 3, created: 3, notified: 3 });
+    // The delivery worker resumed too: the notifier's emails all went out (to the log).
+    await waitFor('every delivery to be delivered', async () => {
+      const [row] = await db.query<{ open: number; total: number }>(`SELECT count(*) FILTER (WHERE status <> 'delivered')::int AS open, count(*)::int AS total FROM deliveries`);
+      return row && row.total > 0 && row.open === 0;
+    });
+    expect(web.hasExited() || worker.hasExited()).toBe(false);
+  });
+});
