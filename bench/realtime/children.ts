@@ -144,11 +144,14 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-export async function startServer(kind: ServerKind, options: { nodeArgs?: string[]; rawBinary?: string } = {}): Promise<ServerChild> {
+export async function startServer(
+  kind: ServerKind,
+  options: { nodeArgs?: string[]; serverArgs?: string[]; rawBinary?: string } = {},
+): Promise<ServerChild> {
   const child =
     kind === 'raw-c'
       ? spawn(options.rawBinary ?? 'false', [], { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'bench/realtime/server.ts', '--kind', kind], {
+      : spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'bench/realtime/server.ts', '--kind', kind, ...(options.serverArgs ?? [])], {
           cwd: REPO,
           stdio: ['pipe', 'pipe', 'inherit'],
         });

@@ -29,6 +29,15 @@ export interface FanoutSpec {
   perAddress: number;
   nodeArgs: string[];
   rawBinary?: string;
+  /**
+   * Server processes (default 1). With more, each gets `serverArgs` (e.g. the Redis fan-out
+   * they share), clients are spread evenly over them, node 0 publishes, and server CPU is the
+   * sum over every node.
+   */
+  nodes?: number;
+  serverArgs?: string[];
+  /** Further processes whose CPU counts as the medium's (e.g. redis-server), reported apart. */
+  mediumPids?: number[];
 }
 
 export interface StepResult {
@@ -43,6 +52,8 @@ export interface StepResult {
   deliveriesPerSecond: number;
   serverCpuSeconds: number;
   serverCores: number;
+  /** CPU of `mediumPids` (the fan-out medium, e.g. redis-server), in cores. */
+  mediumCores: number;
   deliveriesPerServerCpuSecond: number;
   loadCores: number;
   /** Softirq time of the whole machine, in cores: mostly the loopback TCP input of this run's traffic. */
@@ -93,25 +104,31 @@ async function drain(snapshot: () => Promise<LoadSnapshot>, from: number, expect
   return { snapshot: last, at: last.delivered - from >= expected ? performance.now() : lastChange };
 }
 
+const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+
 async function measureStep(
   spec: FanoutSpec,
-  server: ServerChild,
+  servers: ServerChild[],
   load: LoadChild,
   streams: Streams,
 ): Promise<StepResult> {
+  const [publisher] = servers as [ServerChild];
+  const serverPids = servers.map((s) => s.pid);
+  const mediumPids = spec.mediumPids ?? [];
   const start = await load.snapshot();
-  const cpu0 = { server: cpuSeconds(server.pid), load: cpuSeconds(load.pid), machine: machineSeconds(), self: process.cpuUsage() };
+  const cpu0 = { server: cpuOf(serverPids), medium: cpuOf(mediumPids), load: cpuSeconds(load.pid), machine: machineSeconds(), self: process.cpuUsage() };
   const t0 = performance.now();
-  server.send(publishLine(spec, streams, spec.seconds));
-  const report = await server.reply<PublishReport>('done', (spec.seconds + 120) * 1000);
+  publisher.send(publishLine(spec, streams, spec.seconds));
+  const report = await publisher.reply<PublishReport>('done', (spec.seconds + 120) * 1000);
   const published = report.published.reduce((a, b) => a + b, 0);
   const expected = report.published.reduce((sum, n, i) => sum + n * (streams[i]?.subscribersPerChannel ?? 0), 0);
   const drained = await drain(() => load.snapshot(), start.delivered, expected, 2_000);
-  const cpu1 = { server: cpuSeconds(server.pid), load: cpuSeconds(load.pid), machine: machineSeconds(), self: process.cpuUsage(cpu0.self) };
+  const cpu1 = { server: cpuOf(serverPids), medium: cpuOf(mediumPids), load: cpuSeconds(load.pid), machine: machineSeconds(), self: process.cpuUsage(cpu0.self) };
   const wall = (drained.at - t0) / 1000;
   const cpuWall = (performance.now() - t0) / 1000;
   const delivered = drained.snapshot.delivered - start.delivered;
   const serverCpu = cpu1.server - cpu0.server;
+  const mediumCpu = cpu1.medium - cpu0.medium;
   const loadCpu = cpu1.load - cpu0.load;
   const selfCpu = (cpu1.self.user + cpu1.self.system) / 1e6;
   const softirq = cpu1.machine.softirq - cpu0.machine.softirq;
@@ -126,10 +143,11 @@ async function measureStep(
     deliveriesPerSecond: round(delivered / wall, 0),
     serverCpuSeconds: round(serverCpu, 2),
     serverCores: round(serverCpu / cpuWall, 2),
+    mediumCores: round(mediumCpu / cpuWall, 2),
     deliveriesPerServerCpuSecond: round(delivered / serverCpu, 0),
     loadCores: round(loadCpu / cpuWall, 2),
     softirqCores: round(softirq / cpuWall, 2),
-    otherCores: round(Math.max(0, cpu1.machine.busy - cpu0.machine.busy - serverCpu - loadCpu - selfCpu - softirq) / cpuWall, 2),
+    otherCores: round(Math.max(0, cpu1.machine.busy - cpu0.machine.busy - serverCpu - mediumCpu - loadCpu - selfCpu - softirq) / cpuWall, 2),
     latencyMs: percentiles(await load.latencies()),
     publisherLateMs: { mean: round(report.lateMs.mean, 1), max: round(report.lateMs.max, 1) },
     lostClients: Object.fromEntries(lost.filter(([, v]) => v > 0)),
@@ -137,21 +155,15 @@ async function measureStep(
 }
 
 export async function runFanout(spec: FanoutSpec): Promise<FanoutResult> {
-  const server = await startServer(spec.server, { nodeArgs: spec.nodeArgs, ...(spec.rawBinary && { rawBinary: spec.rawBinary }) });
-  const load = await startLoad();
+  const servers: ServerChild[] = [];
+  let load: LoadChild | undefined;
   try {
-    const connected = await load.connect({
-      port: server.port,
-      path: '/app/bench-key?protocol=7&client=js&version=8.6.0&flash=false',
-      count: spec.connections,
-      plan: spec.plan,
-      firstAddress: spec.firstAddress,
-      perAddress: spec.perAddress,
-      sampleEvery: spec.sampleEvery,
-      recordReceipts: false,
-      concurrency: 256,
-      timeoutMs: 120_000,
-    });
+    for (let n = 0; n < (spec.nodes ?? 1); n++) {
+      servers.push(await startServer(spec.server, { nodeArgs: spec.nodeArgs, serverArgs: spec.serverArgs ?? [], ...(spec.rawBinary && { rawBinary: spec.rawBinary }) }));
+    }
+    const [publisher] = servers as [ServerChild];
+    load = await startLoad();
+    const connected = await connectSpread(spec, servers, load);
     if (connected.ready < spec.connections * 0.99) {
       throw new Error(`only ${connected.ready} of ${spec.connections} clients subscribed: ${JSON.stringify(connected.errors)}`);
     }
@@ -159,21 +171,21 @@ export async function runFanout(spec: FanoutSpec): Promise<FanoutResult> {
     if (spec.warmupSeconds > 0) {
       const streams = scaled(spec.streams, Math.min(...spec.steps));
       const before = (await load.snapshot()).delivered;
-      server.send(publishLine(spec, streams, spec.warmupSeconds));
-      const report = await server.reply<PublishReport>('done');
+      publisher.send(publishLine(spec, streams, spec.warmupSeconds));
+      const report = await publisher.reply<PublishReport>('done');
       const expected = report.published.reduce((sum, n, i) => sum + n * (streams[i]?.subscribersPerChannel ?? 0), 0);
-      await drain(() => load.snapshot(), before, expected, 2_000);
+      await drain(() => load!.snapshot(), before, expected, 2_000);
       await load.latencies();
     }
     const steps: StepResult[] = [];
     for (const factor of spec.steps) {
       await sleep(500);
-      steps.push(await measureStep(spec, server, load, scaled(spec.streams, factor)));
+      steps.push(await measureStep(spec, servers, load, scaled(spec.streams, factor)));
     }
     let serverCounters: unknown = null;
     if (spec.server !== 'raw-c') {
-      server.send('counters');
-      serverCounters = await server.reply('counters');
+      publisher.send('counters');
+      serverCounters = await publisher.reply('counters');
     }
     return {
       server: spec.server,
@@ -183,7 +195,34 @@ export async function runFanout(spec: FanoutSpec): Promise<FanoutResult> {
       serverCounters,
     };
   } finally {
-    await load.stop();
-    await server.stop();
+    await load?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
   }
+}
+
+/** Every node gets an equal share of the clients, from source addresses of its own. */
+async function connectSpread(spec: FanoutSpec, servers: ServerChild[], load: LoadChild) {
+  const total = { ready: 0, failed: 0, seconds: 0, errors: {} as Record<string, number> };
+  let firstAddress = spec.firstAddress;
+  for (const [n, server] of servers.entries()) {
+    const count = Math.floor(spec.connections / servers.length) + (n < spec.connections % servers.length ? 1 : 0);
+    const result = await load.connect({
+      port: server.port,
+      path: '/app/bench-key?protocol=7&client=js&version=8.6.0&flash=false',
+      count,
+      plan: spec.plan,
+      firstAddress,
+      perAddress: spec.perAddress,
+      sampleEvery: spec.sampleEvery,
+      recordReceipts: false,
+      concurrency: 256,
+      timeoutMs: 120_000,
+    });
+    firstAddress += Math.ceil(count / spec.perAddress);
+    total.ready += result.ready;
+    total.failed += result.failed;
+    total.seconds += result.seconds;
+    for (const [k, v] of Object.entries(result.errors)) total.errors[k] = (total.errors[k] ?? 0) + v;
+  }
+  return total;
 }

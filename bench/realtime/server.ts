@@ -10,9 +10,11 @@
  *   stop                        ->  (exits 0, so --cpu-prof writes its profile)
  *
  * Starts with `ready {"port":…}`. Exits when stdin closes (the parent is gone).
+ * `--redis <url> --prefix <key prefix>` makes the realtime node one of a cluster: its fan-out
+ * goes through Redis pub/sub (bench/cluster.ts starts several such nodes).
  */
 import { createInterface } from 'node:readline';
-import { RealtimeNode, type PusherApp } from '../../src/realtime/index.js';
+import { RealtimeNode, RedisFanout, type Fanout, type PusherApp } from '../../src/realtime/index.js';
 import { runPlan, type Publish, type PublishPlan } from './publisher.js';
 import { startRawNodeServer } from './raw-node-server.js';
 
@@ -38,9 +40,23 @@ interface BenchServer {
   stop(): Promise<void>;
 }
 
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+async function redisFanout(url: string, onError: () => void): Promise<Fanout> {
+  const fanout = new RedisFanout({ url, prefix: arg('prefix') ?? 'bench:rt:', name: `bench-node-${process.pid}`, onError });
+  if (!(await fanout.connect(5_000))) throw new Error(`no Redis at ${url}`);
+  return fanout;
+}
+
 async function startRealtime(): Promise<BenchServer> {
   let errors = 0;
-  const node = new RealtimeNode({ apps: [BENCH_APP], onError: () => (errors += 1) });
+  const onError = () => (errors += 1);
+  const redis = arg('redis');
+  const fanout = redis ? await redisFanout(redis, onError) : undefined;
+  const node = new RealtimeNode({ apps: [BENCH_APP], onError, ...(fanout && { fanout }) });
   node.start();
   const { port } = await node.listen(0, '127.0.0.1');
   return {
@@ -49,7 +65,10 @@ async function startRealtime(): Promise<BenchServer> {
       node.control.publish({ appId: BENCH_APP.id, channels: [channel], event, data }).catch(() => (errors += 1));
     },
     counters: () => ({ ...node.counters.snapshot(), openSockets: node.transport.openSockets, errors }),
-    stop: () => node.stop(1_000),
+    stop: async () => {
+      await node.stop(1_000);
+      await fanout?.close();
+    },
   };
 }
 
