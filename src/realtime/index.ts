@@ -49,3 +49,6 @@ export { WebhookSender, WEBHOOK_SENDER_DEFAULTS, type WebhookSenderOptions, type
 export type { WebhookLogger, WebhookRetryPolicy } from './webhooks/webhook-delivery.js';
 export { RedisFanout, type RedisFanoutOptions, type RedisFanoutStats } from './fanout/redis-fanout.js';
 export { encodeFanoutMessage, decodeFanoutMessage, FanoutDecodeError } from './fanout/fanout-codec.js';
+export type { ClusterState, AppClusterState, Members, NodeView } from './cluster/cluster-state.js';
+export { LocalClusterState } from './cluster/local-cluster-state.js';
+export { RedisClusterState, CLUSTER_DEFAULTS, type RedisClusterStateOptions, type RedisClusterStats } from './cluster/redis-cluster-state.js';

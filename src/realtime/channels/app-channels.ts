@@ -74,6 +74,6 @@ export class AppChannels {
     if (after === 0 && channel.pending === 0) this.channels.delete(channel.name);
     if (after === before) return;
     this.told.set(channel, after);
-    if (channel.kind !== 'user') this.ctx.cluster.subscriptionsChanged(channel.name, before, after);
+    this.ctx.cluster.subscriptionsChanged(channel.name, before, after);
   }
 }

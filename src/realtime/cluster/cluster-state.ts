@@ -46,7 +46,10 @@ export interface CachedEvent {
 
 /** The cluster state of one app, for its channels on this node. */
 export interface AppClusterState {
-  /** This node's subscriber count of `channel` went from `before` to `after` (never user channels). */
+  /**
+   * This node's subscriber count of `channel` went from `before` to `after`. User channels
+   * (`#server-to-user-*`) are counted but report nothing (no webhooks, no channel list).
+   */
   subscriptionsChanged(channel: string, before: number, after: number): void;
   /**
    * A user's first connection on this node joins a presence channel (not yet a subscriber).

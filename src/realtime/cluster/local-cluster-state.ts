@@ -1,3 +1,4 @@
+import { parseChannelName } from '../channels/channel-name.js';
 import { frames } from '../protocol/frames.js';
 import type { AppClusterState, ClusterState, LocalChannels } from './cluster-state.js';
 
@@ -29,13 +30,15 @@ class LocalAppState implements AppClusterState {
   constructor(private readonly local: LocalChannels) {}
 
   subscriptionsChanged(channel: string, before: number, after: number): void {
+    const kind = parseChannelName(channel)?.kind;
+    if (kind === 'user') return;
     if (before === 0 && after > 0) this.local.report({ name: 'channel_occupied', channel });
     if (after === 0) {
       this.countChanged.delete(channel);
       this.local.report({ name: 'channel_vacated', channel });
       return;
     }
-    if (this.local.find(channel)?.kind === 'presence') return;
+    if (kind === 'presence') return;
     this.countChanged.add(channel);
     if (this.flushScheduled) return;
     this.flushScheduled = true;

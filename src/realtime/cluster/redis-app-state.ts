@@ -1,0 +1,158 @@
+import { PRESENCE_LIMITS } from '../channels/presence-channel.js';
+import { frames } from '../protocol/frames.js';
+import { PresenceFullError } from '../protocol/wire-errors.js';
+import type { AppClusterState, CachedEvent, LocalChannels, Members } from './cluster-state.js';
+import { entry, type ClusterKeys } from './redis-cluster-keys.js';
+import type { ClusterScripts } from './redis-cluster-scripts.js';
+
+/** What the per-app state needs from the node's RedisClusterState. */
+export interface RedisClusterContext {
+  readonly nodeId: string;
+  readonly keys: ClusterKeys;
+  readonly scripts: ClusterScripts;
+  readonly redis: { hgetall(key: string): Promise<Record<string, string>>; get(key: string): Promise<string | null> };
+  /** A cluster total changed: report occupied / vacated / subscription_count (and fan it out). */
+  counted(appId: string, channel: string, before: number, after: number): void;
+  /** Announce a member change to every node (this one included) and report it once. */
+  announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): void;
+  /** A Redis step failed: report it and resynchronise this node's share when Redis is back. */
+  failed(error: unknown): void;
+  /** Runs `work` as one tracked step (stop() waits for steps in flight). */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/**
+ * One app's channels on this node against the cluster's state in Redis. Count changes are
+ * coalesced per channel over one turn of the event loop and sent as this node's absolute
+ * count (so coalescing and retries are safe); presence joins and leaves go at once. All of
+ * them go over one connection, so Redis applies them in the order this node made them.
+ * When Redis fails, a join falls back to this node's view (member_added to local
+ * subscribers only) and the node resynchronises its share once Redis answers again.
+ */
+export class RedisAppState implements AppClusterState {
+  private readonly counts = new Map<string, number>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly local: LocalChannels,
+    private readonly ctx: RedisClusterContext,
+  ) {}
+
+  private get appId(): string {
+    return this.local.app.id;
+  }
+
+  subscriptionsChanged(channel: string, _before: number, after: number): void {
+    this.counts.set(channel, after);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  memberJoined(channel: string, userId: string, info: unknown, socketId: string): Promise<Members | undefined> {
+    const infoJson = JSON.stringify(info);
+    return this.ctx
+      .track(
+        this.ctx.scripts.run(
+          'join',
+          this.ctx.nodeId,
+          this.appId,
+          channel,
+          userId,
+          infoJson,
+          PRESENCE_LIMITS.maxMembers,
+          entry.member(this.appId, channel, userId),
+        ),
+      )
+      .then(
+        (reply) => {
+          const [first, flat] = Array.isArray(reply) ? reply : [0, []];
+          if (first === -1) throw new PresenceFullError(channel);
+          if (first === 1) this.ctx.announce(this.appId, channel, 'added', userId, info, socketId);
+          return membersOf(Array.isArray(flat) ? flat : []);
+        },
+        (error: unknown) => {
+          this.ctx.failed(error);
+          this.local.find(channel)?.broadcast(frames.memberAdded(channel, userId, info), socketId);
+          this.local.report({ name: 'member_added', channel, user_id: userId });
+          return undefined;
+        },
+      );
+  }
+
+  memberLeft(channel: string, userId: string): void {
+    const leaving = this.ctx.scripts.run('leave', this.ctx.nodeId, this.appId, channel, userId, entry.member(this.appId, channel, userId));
+    this.ctx.track(leaving).then(
+      (last) => {
+        if (last === 1) this.ctx.announce(this.appId, channel, 'removed', userId);
+      },
+      (error: unknown) => {
+        this.ctx.failed(error);
+        this.local.find(channel)?.broadcast(frames.memberRemoved(channel, userId));
+        this.local.report({ name: 'member_removed', channel, user_id: userId });
+      },
+    );
+  }
+
+  async members(channel: string): Promise<Members | undefined> {
+    try {
+      const hash = await this.ctx.track(this.ctx.redis.hgetall(this.ctx.keys.presenceInfo(this.appId, channel)));
+      return membersOf(Object.entries(hash).flat());
+    } catch (error) {
+      this.ctx.failed(error);
+      return undefined;
+    }
+  }
+
+  async recall(channel: string): Promise<CachedEvent | undefined> {
+    const raw = await this.ctx.track(this.ctx.redis.get(this.ctx.keys.cache(this.appId, channel)));
+    return raw === null ? undefined : decodeCachedEvent(raw);
+  }
+
+  /** Sends every coalesced count; resolves when Redis has answered them all. */
+  flush(): Promise<void> {
+    this.flushScheduled = false;
+    const counts = [...this.counts];
+    this.counts.clear();
+    return Promise.all(
+      counts.map(([channel, count]) =>
+        this.ctx
+          .track(this.ctx.scripts.run('count', this.ctx.nodeId, this.appId, channel, count, entry.count(this.appId, channel)))
+          .then(
+            (reply) => {
+              const [before, after] = Array.isArray(reply) ? reply.map(Number) : [0, 0];
+              this.ctx.counted(this.appId, channel, before ?? 0, after ?? 0);
+            },
+            (error: unknown) => this.ctx.failed(error),
+          ),
+      ),
+    ).then(() => {});
+  }
+}
+
+/** Members from a flat [user, info JSON, …] reply; an entry whose info is not JSON is skipped. */
+export function membersOf(flat: readonly unknown[]): Map<string, unknown> {
+  const members = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [user, info] = [flat[i], flat[i + 1]];
+    if (typeof user !== 'string' || typeof info !== 'string') continue;
+    try {
+      members.set(user, JSON.parse(info) as unknown);
+    } catch {
+      // Not ours or damaged: a member we cannot describe is left out of the list.
+    }
+  }
+  return members;
+}
+
+export const encodeCachedEvent = (e: CachedEvent): string => JSON.stringify([e.event, e.data]);
+
+export function decodeCachedEvent(raw: string): CachedEvent | undefined {
+  try {
+    const value = JSON.parse(raw) as unknown;
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') return { event: value[0], data: value[1] };
+  } catch {
+    // fall through: treated as no cached event
+  }
+  return undefined;
+}

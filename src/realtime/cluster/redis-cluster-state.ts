@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { parseChannelName } from '../channels/channel-name.js';
+import type { AppRegistry, RealtimeControl } from '../contracts.js';
+import type { Fanout } from '../fanout/fanout.js';
+import { quit } from '../fanout/redis-fanout.js';
+import { frames } from '../protocol/frames.js';
+import { connectWithin, createRedisConnection, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import type { AppClusterState, ClusterState, LocalChannels, NodeView } from './cluster-state.js';
+import { RedisAppState, type RedisClusterContext } from './redis-app-state.js';
+import { ClusterKeys } from './redis-cluster-keys.js';
+import { ClusterScripts } from './redis-cluster-scripts.js';
+import { RedisRealtimeControl } from './redis-realtime-control.js';
+import { resyncNode } from './redis-resync.js';
+
+export interface RedisClusterStateOptions extends RedisConnectionOptions {
+  /** The fan-out of the same cluster (member and count messages travel on it). */
+  fanout: Fanout;
+  /** Key prefix; the same as the fan-out's. Default `storeflow:rt:`. */
+  prefix?: string;
+  /** Unique per process; default `<host>:<pid>:<random>`. */
+  nodeId?: string;
+  /** How often the node heartbeats and looks for dead nodes to reap (default 1 000 ms). */
+  heartbeatMs?: number;
+  /** A node that has not heartbeaten for this long is dead (default 5 000 ms). */
+  nodeTtlMs?: number;
+  /** How long a cache channel's last event is kept (default 30 minutes, as Pusher). */
+  cacheTtlMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export const CLUSTER_DEFAULTS = { heartbeatMs: 1_000, nodeTtlMs: 5_000, cacheTtlMs: 30 * 60_000 } as const;
+
+export interface RedisClusterStats {
+  connected: boolean;
+  /** Redis steps of the cluster state that failed (the node resynchronises after). */
+  failures: number;
+  /** Dead nodes this node reaped. */
+  reaped: number;
+  /** Times this node re-asserted its share (after an outage, or after being reaped alive). */
+  resyncs: number;
+}
+
+/**
+ * The cluster state in Redis (data model: redis-cluster-keys.ts; atomic steps:
+ * redis-cluster-scripts.ts). Liveness: every node heartbeats every `heartbeatMs` into the
+ * `nodes` sorted set with an expiry `nodeTtlMs` ahead (Redis clock); on the same tick it
+ * reaps expired nodes — one RELEASE script per dead node, atomic, so exactly one survivor
+ * takes each — and sends the member_removed, channel_vacated and subscription counts the
+ * dead node would have. A node SIGKILLed is thus gone from every count and member list
+ * within nodeTtlMs + heartbeatMs (6 s by default; documented bound: 10 s). A node that
+ * stops gracefully releases its share at once. A node that finds itself unregistered (it
+ * was reaped while cut off, or Redis restarted empty) or that saw a Redis step fail
+ * re-asserts its share from its live connections.
+ */
+export class RedisClusterState implements ClusterState {
+  readonly nodeId: string;
+  readonly keys: ClusterKeys;
+  private readonly redis: Redis;
+  private readonly scripts: ClusterScripts;
+  private readonly fanout: Fanout;
+  private readonly onError: (error: unknown) => void;
+  private readonly heartbeatMs: number;
+  private readonly nodeTtlMs: number;
+  readonly cacheTtlMs: number;
+  private readonly apps = new Set<RedisAppState>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly counters = { failures: 0, reaped: 0, resyncs: 0 };
+  private node: NodeView | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private registered = false;
+  private dirty = false;
+  private stopped = false;
+  private readonly ctx: RedisClusterContext;
+
+  constructor(options: RedisClusterStateOptions) {
+    this.nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.keys = new ClusterKeys(options.prefix ?? 'storeflow:rt:');
+    this.fanout = options.fanout;
+    this.onError = options.onError ?? (() => {});
+    this.heartbeatMs = options.heartbeatMs ?? CLUSTER_DEFAULTS.heartbeatMs;
+    this.nodeTtlMs = options.nodeTtlMs ?? CLUSTER_DEFAULTS.nodeTtlMs;
+    this.cacheTtlMs = options.cacheTtlMs ?? CLUSTER_DEFAULTS.cacheTtlMs;
+    this.redis = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:state` }, 'command');
+    this.redis.on('error', (e) => this.onError(e));
+    this.scripts = new ClusterScripts(this.redis, this.keys.prefix);
+    this.ctx = {
+      nodeId: this.nodeId,
+      keys: this.keys,
+      scripts: this.scripts,
+      redis: this.redis,
+      counted: (appId, channel, before, after) => this.counted(appId, channel, before, after),
+      announce: (appId, channel, change, userId, info, exclude) => this.announce(appId, channel, change, userId, info, exclude),
+      failed: (error) => this.failed(error),
+      track: (work) => this.track(work),
+    };
+  }
+
+  forApp(local: LocalChannels): AppClusterState {
+    const state = new RedisAppState(local, this.ctx);
+    this.apps.add(state);
+    return state;
+  }
+
+  control(apps: AppRegistry, fanout: Fanout): RealtimeControl {
+    return new RedisRealtimeControl(apps, fanout, this.redis, this.keys, this.cacheTtlMs);
+  }
+
+  get connected(): boolean {
+    return !this.stopped && this.redis.status === 'ready';
+  }
+
+  stats(): RedisClusterStats {
+    return { connected: this.connected, ...this.counters };
+  }
+
+  /** Registers the node (first heartbeat) and starts the heartbeat/reaper loop. */
+  async start(node: NodeView): Promise<void> {
+    this.node = node;
+    this.stopped = false;
+    await connectWithin(this.redis, 5_000);
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer.unref();
+    await this.tick();
+  }
+
+  /** Waits for steps in flight, then releases this node's share (with its events) and disconnects. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([...this.apps].map((app) => app.flush()));
+    await Promise.allSettled([...this.inFlight]);
+    try {
+      if (this.redis.status === 'ready') await this.release(this.nodeId);
+    } catch (error) {
+      this.onError(error);
+    }
+    this.stopped = true;
+    await quit(this.redis);
+  }
+
+  /**
+   * Goes away as a crash would (for failure drills and tests): heartbeats stop and the
+   * connection drops, nothing is released; the other nodes reap this node once it expires.
+   */
+  abandon(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.stopped = true;
+    this.redis.disconnect();
+  }
+
+  /** One heartbeat, then a resync if needed, then reaping (at most 10 dead nodes a tick). */
+  private tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.ticking ??= (async () => {
+      try {
+        const known = await this.track(this.scripts.run('heartbeat', this.nodeId, this.nodeTtlMs));
+        if ((known !== 1 && this.registered) || this.dirty) await this.resync();
+        this.registered = true;
+        for (let i = 0; i < 10 && (await this.release('')); i += 1) this.counters.reaped += 1;
+      } catch (error) {
+        this.failed(error);
+      } finally {
+        this.ticking = undefined;
+      }
+    })();
+    return this.ticking;
+  }
+
+  private async resync(): Promise<void> {
+    if (!this.node) return;
+    this.dirty = false;
+    this.counters.resyncs += 1;
+    await resyncNode(this.node, this.ctx, this.redis);
+  }
+
+  /** Runs RELEASE for `node` ('' = any expired node); false when there was nothing to release. */
+  private async release(node: string): Promise<boolean> {
+    const reply = await this.track(this.scripts.run('release', node));
+    if (!Array.isArray(reply) || reply.length < 2 || !Array.isArray(reply[1])) return false;
+    for (const item of reply[1] as unknown[]) {
+      if (!Array.isArray(item)) continue;
+      const [kind, appId, channel, a, b] = item as unknown[];
+      if (typeof appId !== 'string' || typeof channel !== 'string') continue;
+      if (kind === 'c') this.counted(appId, channel, Number(a), Number(b));
+      if (kind === 'p' && typeof a === 'string') this.announce(appId, channel, 'removed', a);
+    }
+    return true;
+  }
+
+  private counted(appId: string, channel: string, before: number, after: number): void {
+    const local = this.node?.channelsOf(appId);
+    const kind = parseChannelName(channel)?.kind;
+    if (!local || before === after || kind === 'user') return;
+    if (before <= 0 && after > 0) local.report({ name: 'channel_occupied', channel });
+    if (after <= 0) {
+      local.report({ name: 'channel_vacated', channel });
+      return;
+    }
+    if (kind === 'presence') return;
+    local.report({ name: 'subscription_count', channel, subscription_count: after });
+    if (!local.app.subscriptionCountEnabled) return;
+    this.fanout.publish({ kind: 'count', appId, channel, count: after }).catch((error: unknown) => {
+      this.onError(error);
+      local.find(channel)?.broadcast(frames.subscriptionCount(channel, after));
+    });
+  }
+
+  private announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, exclude?: string): void {
+    const local = this.node?.channelsOf(appId);
+    local?.report({ name: change === 'added' ? 'member_added' : 'member_removed', channel, user_id: userId });
+    const userInfo = change === 'added' ? JSON.stringify(info ?? {}) : undefined;
+    this.fanout.publish({ kind: 'member', appId, channel, change, userId, userInfo, excludeSocketId: exclude }).catch((error: unknown) => {
+      // Redis is down: at least this node's subscribers hear it.
+      this.onError(error);
+      const frame = change === 'added' ? frames.memberAdded(channel, userId, info ?? {}) : frames.memberRemoved(channel, userId);
+      local?.find(channel)?.broadcast(frame, exclude);
+    });
+  }
+
+  private failed(error: unknown): void {
+    this.counters.failures += 1;
+    this.dirty = true;
+    this.onError(error);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+}

@@ -1,0 +1,99 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import Pusher from 'pusher';
+import { pusherHttpApi, RealtimeNode, RedisClusterState, RedisFanout, type PusherApp } from '../../../src/realtime/index.js';
+import { pusherClient, type ClientIdentity, type PusherClient } from '../../support/realtime-clients.js';
+import { RecordingSink } from '../../support/realtime-server.js';
+
+/**
+ * N real nodes of one cluster in this process: each a RealtimeNode with its own Redis
+ * fan-out and cluster state (own connections), attached to its own Fastify server on
+ * 127.0.0.1 serving the Pusher HTTP API, with its own webhook sink. They share a key prefix
+ * of the test's own.
+ */
+export interface ClusterNode {
+  name: string;
+  node: RealtimeNode;
+  fanout: RedisFanout;
+  state: RedisClusterState;
+  server: FastifyInstance;
+  port: number;
+  sink: RecordingSink;
+  errors: unknown[];
+  sdk(app: PusherApp): Pusher;
+  client(app: PusherApp, who?: ClientIdentity): PusherClient;
+  /** Graceful: closes sockets (4200), releases the node's share, disconnects. */
+  stop(): Promise<void>;
+  /** Death without goodbye: heartbeats stop, Redis connections drop, sockets are cut. */
+  die(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  url: string;
+  prefix: string;
+  apps: PusherApp[];
+  heartbeatMs?: number;
+  nodeTtlMs?: number;
+}
+
+export async function startClusterNode(name: string, o: ClusterOptions): Promise<ClusterNode> {
+  const sink = new RecordingSink();
+  const errors: unknown[] = [];
+  const onError = (e: unknown) => errors.push(e);
+  const fanout = new RedisFanout({ url: o.url, prefix: o.prefix, name, onError });
+  const state = new RedisClusterState({
+    url: o.url,
+    prefix: o.prefix,
+    fanout,
+    nodeId: name,
+    name,
+    heartbeatMs: o.heartbeatMs ?? 200,
+    nodeTtlMs: o.nodeTtlMs ?? 1_500,
+    onError,
+  });
+  await fanout.connect();
+  const node = new RealtimeNode({ apps: o.apps, occurrences: sink, fanout, cluster: state, transport: { closeGraceMs: 1_000 }, onError });
+  await node.start();
+  const server = Fastify({ logger: false });
+  await server.register(pusherHttpApi, { control: node.control });
+  node.attach(server.server);
+  await server.listen({ host: '127.0.0.1', port: 0 });
+  const port = (server.server.address() as AddressInfo).port;
+  const clients: PusherClient[] = [];
+  let down = false;
+  return {
+    name,
+    node,
+    fanout,
+    state,
+    server,
+    port,
+    sink,
+    errors,
+    sdk: (app) => new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false, timeout: 5_000 }),
+    client(app, who) {
+      const c = pusherClient(port, app, who);
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      if (down) return;
+      down = true;
+      for (const c of clients) c.disconnect();
+      await node.stop(1_000);
+      await fanout.close();
+      await server.close();
+    },
+    async die() {
+      if (down) return;
+      down = true;
+      // What a SIGKILL leaves behind: no release, no more heartbeats, no Redis connections.
+      state.abandon();
+      await fanout.close();
+      for (const c of clients) c.disconnect();
+      node.server.stop();
+      await node.transport.close(500);
+      await server.close();
+    },
+  };
+}
