@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import { afterEach, expect, it } from 'vitest';
+import { killAllNodes, startNode } from '../support/cluster-processes.js';
+import { TEST_PUSHER_APP } from '../support/http-app.js';
+import { checkout } from '../support/node-http.js';
+import { describeOnPostgres } from '../support/postgres-suite.js';
+import { RawClient } from '../support/realtime-clients.js';
+import { waitFor, within } from '../support/waiting.js';
+
+/**
+ * SIGTERM on a node of two (every role, one PostgreSQL): its WebSockets are closed with a
+ * 4200-range code (reconnect now, elsewhere), requests in flight are finished (every order
+ * written was answered, every 201 was written), it exits 0, and its leases are released and
+ * announced so the other node takes every subscription at once — its lease retry is set ten
+ * minutes away, far past the test's bounds.
+ */
+const SUBSCRIPTIONS = ['store-counters', 'notifier', 'merchant-webhooks', 'broadcaster'];
+
+await describeOnPostgres('SIGTERM on one of two nodes [postgres, child processes]', (database) => {
+  afterEach(killAllNodes);
+
+  it('closes its sockets with 4200, finishes requests in flight, exits 0 and hands its leases over at once', { timeout: 90_000 }, async () => {
+    const { db, url } = database();
+    const env = { DATABASE_URL: url!, PIPELINE_LEASE_RETRY_MS: '600000' };
+    const first = await startNode(env);
+    const holders = () => db.query<{ name: string; holder: string | null }>('SELECT name, holder FROM subscriptions ORDER BY name');
+    await waitFor('the first node to hold every subscription', async () => {
+      const rows = await holders();
+      return rows.length === SUBSCRIPTIONS.length && rows.every((r) => r.holder === `${hostname()}:${first.pid}`);
+    });
+    const second = await startNode({ ...env, STOREFLOW_SEED_DEMO: 'false' });
+    const { client } = await RawClient.established(`ws://127.0.0.1:${first.port}/app/${TEST_PUSHER_APP.key}?protocol=7`);
+
+    // Checkouts in flight while the signal arrives: each is answered 201, or refused by a
+    // server that no longer accepts (connection refused or reset; 503 from Fastify while closing).
+    const outcomes: (number | string)[] = [];
+    const load = Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 25; i++) {
+        try {
+          outcomes.push((await checkout(first.url, undefined, 15_000)).status);
+        } catch (e) {
+          outcomes.push(String((e as { cause?: { code?: string } }).cause?.code ?? e));
+        }
+      }
+    });
+    await waitFor('some checkouts to succeed', () => outcomes.filter((o) => o === 201).length >= 5);
+    const exitCode = first.kill('SIGTERM');
+
+    const closed = await within(client.closed, 'the socket to be closed', 15_000);
+    expect(closed.code).toBeGreaterThanOrEqual(4200);
+    expect(closed.code).toBeLessThan(4300);
+    expect(await exitCode).toBe(0);
+    await Promise.all(load);
+
+    await waitFor('the second node to hold every subscription', async () =>
+      (await holders()).every((r) => r.holder === `${hostname()}:${second.pid}`),
+      15_000,
+    );
+    const answered = outcomes.filter((o) => o === 201).length;
+    expect(outcomes.filter((o) => o !== 201 && o !== 503 && !/ECONNREFUSED|ECONNRESET|UND_ERR_SOCKET/.test(String(o)))).toEqual([]);
+    const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders');
+    expect(row?.n).toBe(answered);
+  });
+});
