@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allKeys } from '../support/http-app.js';
-import { card, chromiumPresent, openBrowser, screenshot, signIn, startBrowserApp, type Person } from '../support/browser.js';
+import { card, chromiumPresent, poll, openBrowser, screenshot, signIn, startBrowserApp, type Person } from '../support/browser.js';
 import type { RealtimeApp } from '../support/storeflow-realtime.js';
 
 const INTERNAL_KEYS = ['id', 'order_id', 'store_id', 'merchant_id', 'product_id', 'user_id'];
@@ -63,21 +63,21 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
     await shop.getByRole('button', { name: 'Place order' }).click();
     await shop.waitForURL(/\/track\/[A-Za-z0-9_-]{16,}$/);
     const publicId = new URL(shop.url()).pathname.split('/').pop() ?? '';
-    await expect.poll(() => shop.getByTestId('connection').getAttribute('data-state')).toBe('connected');
-    await expect.poll(() => step(shop, 'pending').getAttribute('class')).toContain('current');
+    await poll(() => shop.getByTestId('connection').getAttribute('data-state')).toBe('connected');
+    await poll(() => step(shop, 'pending').getAttribute('class')).toContain('current');
 
     // Staff: the new card, with its customer, items and type, in the shipping lane's first column.
     const c = card(board, publicId);
-    await expect.poll(() => c.count()).toBe(1);
-    await expect.poll(() => board.getByTestId('column-shipping-pending').locator(`[data-public-id="${publicId}"]`).count()).toBe(1);
+    await poll(() => c.count()).toBe(1);
+    await poll(() => board.getByTestId('column-shipping-pending').locator(`[data-public-id="${publicId}"]`).count()).toBe(1);
     expect(await c.textContent()).toContain('Grace Hopper');
     expect(await c.textContent()).toContain('Shipping');
-    await expect.poll(() => c.getByTestId('age').textContent()).toMatch(/\d+s/);
+    await poll(() => c.getByTestId('age').textContent()).toMatch(/\d+s/);
     await screenshot(board, 'board-new-order');
 
     const expectStep = async (status: string) => {
-      await expect.poll(() => c.getAttribute('data-status')).toBe(status);
-      await expect.poll(() => step(shop, status).getAttribute('class')).toContain('current');
+      await poll(() => c.getAttribute('data-status')).toBe(status);
+      await poll(() => step(shop, status).getAttribute('class')).toContain('current');
       expect(await step(shop, status).locator('time').count()).toBe(1);
     };
 
@@ -93,13 +93,13 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
     await screenshot(board, 'board-ship-form');
     await c.getByRole('button', { name: 'Ship order' }).click();
     await expectStep('shipped');
-    await expect.poll(() => shop.getByTestId('shipped-banner').textContent()).toContain('Your order has shipped!');
+    await poll(() => shop.getByTestId('shipped-banner').textContent()).toContain('Your order has shipped!');
     expect(await shop.getByTestId('tracking-link').getAttribute('href')).toBe('https://track.example/DHL-4711');
     await screenshot(shop, 'tracking-shipped-phone');
 
     await c.getByRole('button', { name: 'Mark delivered' }).click();
-    await expect.poll(() => step(shop, 'delivered').getAttribute('class')).toContain('current');
-    await expect.poll(() => c.count()).toBe(0);
+    await poll(() => step(shop, 'delivered').getAttribute('class')).toContain('current');
+    await poll(() => c.count()).toBe(0);
     await screenshot(shop, 'tracking-delivered-phone');
 
     // Every step has its time; the page and its traffic carry no internal ids.

@@ -82,7 +82,7 @@ export async function signIn(page: Page, email: string, password = 'storeflow-de
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL('**/board');
-  await expect.poll(() => page.getByTestId('connection').getAttribute('data-state'), { timeout: 20_000 }).toBe('connected');
+  await poll(() => page.getByTestId('connection').getAttribute('data-state')).toBe('connected');
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
@@ -91,3 +91,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 export const card = (page: Page, publicId: string) => page.locator(`[data-testid="order-card"][data-public-id="${publicId}"]`);
+
+/** expect.poll with a timeout fit for a browser on a busy two-core machine (vitest's default is 1 s). */
+export function poll<T>(fn: () => T | Promise<T>, timeout = 20_000) {
+  return expect.poll(fn, { timeout, interval: 50 });
+}

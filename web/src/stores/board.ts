@@ -50,6 +50,11 @@ export const useBoard = defineStore('board', () => {
     return n;
   }
 
+  /** A notice shown on one card (it has role=alert there), not as a toast. */
+  function cardAlert(tone: Notice['tone'], text: string, orderId: number): Notice {
+    return { id: nextNotice++, tone, text, orderId };
+  }
+
   function dismiss(id: number): void {
     notices.value = notices.value.filter((n) => n.id !== id);
   }
@@ -155,9 +160,9 @@ export const useBoard = defineStore('board', () => {
         else await fetchOrder(order.id);
         const now = cards.get(order.id)?.status ?? fresh?.status;
         const text = `Someone else changed order ${short(order.public_id)} first${now ? `: it is now ${label(now)}` : ''}. The card shows it as it is now; check it and try again.`;
-        cardNotice.set(order.id, notify('warning', text, order.id));
+        cardNotice.set(order.id, cardAlert('warning', text, order.id));
       } else {
-        cardNotice.set(order.id, notify('error', e instanceof Error ? e.message : String(e), order.id));
+        cardNotice.set(order.id, cardAlert('error', e instanceof Error ? e.message : String(e), order.id));
       }
       return false;
     } finally {
