@@ -51,6 +51,19 @@ export const CONFIG_SCHEMA = z.object({
     .min(1)
     .optional()
     .describe('JSON file of further Pusher apps served beside StoreFlow\'s own (see "Real-time")'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .describe('Redis for a cluster of nodes: fan-out, presence, channel counts, cache channels and rate-limit counters shared by every node; unset means one node on its own'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits, ".", "_", ":" or "-" (1 to 64)')
+    .default('storeflow:')
+    .describe('Prefix of every Redis key and pub/sub channel of this cluster (clusters sharing a Redis need different ones)'),
+  REALTIME_NODE_TTL_MS: int(500, 600_000)
+    .default(5000)
+    .describe('With Redis: a node that has not heartbeaten (every fifth of this) for this long is dead, and its members are removed within this plus a heartbeat'),
   BROADCAST_MAX_AGE_SECONDS: int(0, 7 * 24 * 3600)
     .default(300)
     .describe('Events older than this are not broadcast (clients catch up over HTTP); 0 = no limit'),

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineAdmin, PipelineObserver } from '../pipeline/index.js';
-import type { RealtimeCounters, WebhookSenderStats } from '../realtime/index.js';
+import type { RealtimeCounters, RedisClusterStats, RedisFanoutStats, WebhookSenderStats } from '../realtime/index.js';
 import type { EventLog } from '../store/index.js';
 
 /**
@@ -94,6 +94,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export interface RealtimeSource {
   counters: Pick<RealtimeCounters, 'snapshot'>;
   webhooks: () => WebhookSenderStats;
+  /** With a Redis cluster: its connections' state and counters. */
+  redis?: () => { fanout: RedisFanoutStats; cluster: RedisClusterStats };
 }
 
 /**
@@ -147,4 +149,31 @@ function observeRealtime(registry: Registry, source: RealtimeSource): void {
       this.inc({ outcome: 'dropped' }, stats.dropped);
     },
   });
+  const redis = source.redis;
+  if (!redis) return;
+  new Gauge({
+    name: 'storeflow_redis_connected',
+    help: 'Whether this node is connected to Redis (1) or not (0), by connection: fanout (pub/sub) and state (cluster state)',
+    labelNames: ['connection'],
+    registers: [registry],
+    collect() {
+      const s = redis();
+      this.set({ connection: 'fanout' }, s.fanout.connected ? 1 : 0);
+      this.set({ connection: 'state' }, s.cluster.connected ? 1 : 0);
+    },
+  });
+  const redisTotal = (name: string, help: string, read: (s: { fanout: RedisFanoutStats; cluster: RedisClusterStats }) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read(redis()));
+      },
+    });
+  redisTotal('storeflow_realtime_fanout_publish_failures_total', 'Fan-out publishes that Redis refused or did not answer in time', (s) => s.fanout.publishFailures);
+  redisTotal('storeflow_realtime_fanout_malformed_total', 'Fan-out messages that did not decode (skipped)', (s) => s.fanout.malformed);
+  redisTotal('storeflow_realtime_cluster_failures_total', 'Cluster-state steps in Redis that failed (the node resynchronises after)', (s) => s.cluster.failures);
+  redisTotal('storeflow_realtime_cluster_nodes_reaped_total', 'Dead nodes whose members and counts this node removed', (s) => s.cluster.reaped);
 }

@@ -2,11 +2,15 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   LocalFanout,
   RealtimeNode,
+  RedisClusterState,
+  RedisFanout,
   StaticAppRegistry,
   WebhookSender,
   pusherHttpApi,
   type Fanout,
   type PusherApp,
+  type RedisClusterStats,
+  type RedisFanoutStats,
 } from '../realtime/index.js';
 import { errorBody } from '../http/error-handler.js';
 import type { Config } from './config.js';
@@ -24,6 +28,11 @@ import type { StoreFlowPusherApp } from './storeflow-pusher-app.js';
  * first (4200: clients reconnect, elsewhere if there is an elsewhere) while the broadcaster
  * may still publish until the pipeline has stopped — into a fan-out nobody on this node
  * listens to any more, instead of one that refuses and makes the event fail.
+ *
+ * With REDIS_URL the node is one of a cluster: a Redis fan-out and the Redis cluster state
+ * (presence, counts, cache channels, node heartbeats; see ADR 0008). Redis being down never
+ * stops the node from starting or serving: publishing rejects (the broadcaster retries, the
+ * event is in the log) until Redis is back, and the node rejoins by itself.
  */
 export interface RealtimeRole {
   own: StoreFlowPusherApp;
@@ -38,6 +47,14 @@ export interface RealtimeRole {
   closeSockets(): Promise<void>;
   /** After the pipeline has stopped: sends what webhooks are due, then closes the fan-out. */
   stop(): Promise<void>;
+  /** With REDIS_URL: the cluster's connections, for readiness and metrics. */
+  redis: RealtimeRedis | null;
+}
+
+export interface RealtimeRedis {
+  /** Resolves when Redis answers PING (on the cluster state's connection). */
+  ping(): Promise<unknown>;
+  stats(): { fanout: RedisFanoutStats; cluster: RedisClusterStats };
 }
 
 export async function createRealtimeRole(
@@ -52,8 +69,30 @@ export async function createRealtimeRole(
   // injectable business clock: clients and SDKs sign with real time. Webhooks get 3 s to
   // drain on stop, so a whole shutdown fits main.ts's 10 s budget.
   const webhooks = new WebhookSender({ apps: registry, stopGraceMs: 3_000, logger: { warn: (o, m) => deps.logger().warn(o, m) } });
-  const fanout: Fanout = new LocalFanout(undefined, onError);
-  const node = new RealtimeNode({ apps: registry, occurrences: webhooks, fanout, onError });
+  let fanout: Fanout;
+  let cluster: RedisClusterState | undefined;
+  let redis: RealtimeRedis | null = null;
+  if (config.REDIS_URL) {
+    const prefix = `${config.REDIS_KEY_PREFIX}rt:`;
+    const redisFanout = new RedisFanout({ url: config.REDIS_URL, prefix, name: 'storeflow', onError });
+    const state = new RedisClusterState({
+      url: config.REDIS_URL,
+      prefix,
+      fanout: redisFanout,
+      name: 'storeflow',
+      nodeTtlMs: config.REALTIME_NODE_TTL_MS,
+      heartbeatMs: Math.max(100, Math.floor(config.REALTIME_NODE_TTL_MS / 5)),
+      onError,
+    });
+    const connected = await Promise.all([redisFanout.connect(3_000), state.connect(3_000)]);
+    if (!connected.every(Boolean)) deps.logger().warn({ redis: redact(config.REDIS_URL) }, 'Redis not reachable yet: publishing fails until it is');
+    fanout = redisFanout;
+    cluster = state;
+    redis = { ping: () => state.ping(), stats: () => ({ fanout: redisFanout.stats(), cluster: state.stats() }) };
+  } else {
+    fanout = new LocalFanout(undefined, onError);
+  }
+  const node = new RealtimeNode({ apps: registry, occurrences: webhooks, fanout, onError, ...(cluster && { cluster }) });
   let serving = false;
 
   return {
@@ -61,6 +100,7 @@ export async function createRealtimeRole(
     apps,
     node,
     webhooks,
+    redis,
     async routes(app) {
       await app.register(pusherHttpApi, { control: node.control });
       app.get('/up', { schema: { tags: ['ops'], summary: 'The real-time server is serving (200) or not (503)' } }, async (_request, reply) =>
@@ -71,7 +111,7 @@ export async function createRealtimeRole(
       if (serving) return;
       serving = true;
       webhooks.start();
-      node.start();
+      void node.start();
       node.attach(http.server);
     },
     async closeSockets() {
@@ -84,3 +124,5 @@ export async function createRealtimeRole(
     },
   };
 }
+
+const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//…@');

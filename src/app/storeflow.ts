@@ -35,6 +35,7 @@ import type { Config } from './config.js';
 import { seedDemoIfEmpty, type DemoSeed } from './demo-seed.js';
 import { createMetrics } from './metrics.js';
 import { createRealtimeRole, type RealtimeRole } from './realtime-role.js';
+import { createRedisConnection } from '../realtime/index.js';
 import { storeflowPusherApp, type StoreFlowPusherApp } from './storeflow-pusher-app.js';
 
 /**
@@ -117,7 +118,10 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
   let logError: (subscription: string, err: unknown) => void = () => {};
   const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => http.log.warn(o, m) } });
-  if (realtime) metrics.observeRealtime({ counters: realtime.node.counters, webhooks: () => realtime.webhooks.stats() });
+  if (realtime) {
+    const redis = realtime.redis;
+    metrics.observeRealtime({ counters: realtime.node.counters, webhooks: () => realtime.webhooks.stats(), ...(redis && { redis: () => redis.stats() }) });
+  }
   const deliveries = createDeliveryWorker(config, { db, log, clock, logger: () => http.log });
   // Subscribers that fill the outbox wake the delivery worker once their transaction has committed.
   const enqueuers = new Set([notifier.name, merchantWebhooks.name]);
@@ -143,6 +147,12 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
 
   let draining = false;
   const readinessChecks: DependencyCheck[] = [databaseCheck(db)];
+  const realtimeRedis = realtime?.redis;
+  if (realtimeRedis) readinessChecks.push({ name: 'redis', required: false, probe: () => realtimeRedis.ping() });
+  // Rate-limit counters shared by every node of a cluster (a connection of their own).
+  const rateLimitRedis = config.REDIS_URL ? createRedisConnection({ url: config.REDIS_URL, name: 'storeflow:ratelimit' }, 'command') : undefined;
+  rateLimitRedis?.on('error', () => {});
+  rateLimitRedis?.connect().catch(() => {});
 
   const minute = 60_000;
   const orders = new OrderStore(db, log, clock);
@@ -155,6 +165,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     catalog: new CatalogStore(db, log, clock),
     pipelineAdmin,
     metrics,
+    ...(rateLimitRedis && { rateLimitRedis: { client: rateLimitRedis, prefix: `${config.REDIS_KEY_PREFIX}rl:` } }),
     logger: options.logger ?? { level: config.LOG_LEVEL },
     plugins: [
       (app) => notificationRoutes(app, { db, clock, tenancy }),
@@ -205,6 +216,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       draining = true;
       await realtime?.closeSockets();
       await http.close();
+      rateLimitRedis?.disconnect();
       if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);
       await realtime?.stop();
       if (!options.db) await db.close();

@@ -1,6 +1,6 @@
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -36,6 +36,11 @@ export interface HttpDeps {
   metrics: { render(): Promise<{ contentType: string; body: string }> };
   config: HttpConfig;
   logger: FastifyServerOptions['logger'];
+  /**
+   * With a cluster: the Redis client (ioredis) that keeps rate-limit counters for every node,
+   * and the key prefix. Counting never blocks a request: when Redis fails it is let through.
+   */
+  rateLimitRedis?: { client: NonNullable<RateLimitPluginOptions['redis']>; prefix: string };
   /** Further route plugins (notifications, webhooks, …) registered after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -77,7 +82,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       },
     },
   });
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    ...(deps.rateLimitRedis && { redis: deps.rateLimitRedis.client, nameSpace: deps.rateLimitRedis.prefix, skipOnError: true }),
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'StoreFlow API', version: '0.1.0', description: 'Order fulfilment with a durable event log.' },

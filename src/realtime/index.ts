@@ -52,3 +52,4 @@ export { encodeFanoutMessage, decodeFanoutMessage, FanoutDecodeError } from './f
 export type { ClusterState, AppClusterState, Members, NodeView } from './cluster/cluster-state.js';
 export { LocalClusterState } from './cluster/local-cluster-state.js';
 export { RedisClusterState, CLUSTER_DEFAULTS, type RedisClusterStateOptions, type RedisClusterStats } from './cluster/redis-cluster-state.js';
+export { createRedisConnection, connectWithin, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, type RedisConnectionOptions } from './redis/redis-connection.js';

@@ -112,8 +112,18 @@ export class RedisClusterState implements ClusterState {
     return !this.stopped && this.redis.status === 'ready';
   }
 
+  /** PING on the state's connection (rejects at once while disconnected). */
+  ping(): Promise<string> {
+    return this.redis.ping();
+  }
+
   stats(): RedisClusterStats {
     return { connected: this.connected, ...this.counters };
+  }
+
+  /** Connects (bounded); false when Redis did not answer in time (it keeps trying). */
+  connect(timeoutMs = 5_000): Promise<boolean> {
+    return connectWithin(this.redis, timeoutMs);
   }
 
   /** Registers the node (first heartbeat) and starts the heartbeat/reaper loop. */
