@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
 import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
@@ -234,9 +234,14 @@ export class RedisClusterState implements ClusterState {
     });
   }
 
+  /**
+   * A Redis step failed. Redis refusing it (a reply error: damaged or foreign data under our
+   * keys) is reported and skipped — resynchronising would not mend it; anything else (no
+   * connection, timeout) means Redis may have missed this node's changes: resync when back.
+   */
   private failed(error: unknown): void {
     this.counters.failures += 1;
-    this.dirty = true;
+    if (!(error instanceof (ReplyError as new () => Error))) this.dirty = true;
     this.onError(error);
   }
 

@@ -42,7 +42,8 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
       );
     }
   }
-  await ctx.track(Promise.all(steps));
+  // One damaged key must not stop the others: each step reports its own failure.
+  await ctx.track(Promise.all(steps.map((step) => step.catch((error: unknown) => ctx.failed(error)))));
 }
 
 function setCount(ctx: RedisClusterContext, appId: string, channel: string, count: number): Promise<void> {
