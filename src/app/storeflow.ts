@@ -35,7 +35,7 @@ import type { Config } from './config.js';
 import { seedDemoIfEmpty, type DemoSeed } from './demo-seed.js';
 import { createMetrics } from './metrics.js';
 import { createRealtimeRole, type RealtimeRole } from './realtime-role.js';
-import { createRedisConnection } from '../realtime/index.js';
+import { createRedisConnection, RedisPublisher, StaticAppRegistry } from '../realtime/index.js';
 import { storeflowPusherApp, type StoreFlowPusherApp } from './storeflow-pusher-app.js';
 
 /**
@@ -110,9 +110,16 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const notifier = new Notifier({ log, clock, publicBaseUrl: config.PUBLIC_BASE_URL });
   const merchantWebhooks = new MerchantWebhooks({ clock });
   // The broadcaster runs where the sockets are: with the in-process fan-out, a process that
-  // has both the realtime and the worker role (the default). See ADR 0007.
-  const broadcaster = realtime
-    ? [new Broadcaster({ realtime: realtime.node.control, appId: pusher.app.id, clock, maxAgeMs: config.BROADCAST_MAX_AGE_SECONDS * 1000 })]
+  // has both the realtime and the worker role (the default). See ADR 0007. With Redis, any
+  // worker can publish to the cluster, sockets or not (ADR 0008).
+  const publisher =
+    !realtime && config.REDIS_URL && config.roles.has('worker')
+      ? new RedisPublisher({ url: config.REDIS_URL, prefix: `${config.REDIS_KEY_PREFIX}rt:`, apps: new StaticAppRegistry([pusher.app]), name: 'storeflow' })
+      : null;
+  publisher?.connect(3_000).catch(() => {});
+  const broadcastControl = realtime?.node.control ?? publisher?.control;
+  const broadcaster = broadcastControl
+    ? [new Broadcaster({ realtime: broadcastControl, appId: pusher.app.id, clock, maxAgeMs: config.BROADCAST_MAX_AGE_SECONDS * 1000 })]
     : [];
   const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...broadcaster, ...(options.subscribers ?? [])];
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
@@ -219,6 +226,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       rateLimitRedis?.disconnect();
       if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);
       await realtime?.stop();
+      await publisher?.close();
       if (!options.db) await db.close();
     },
   };

@@ -53,3 +53,4 @@ export type { ClusterState, AppClusterState, Members, NodeView } from './cluster
 export { LocalClusterState } from './cluster/local-cluster-state.js';
 export { RedisClusterState, CLUSTER_DEFAULTS, type RedisClusterStateOptions, type RedisClusterStats } from './cluster/redis-cluster-state.js';
 export { createRedisConnection, connectWithin, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, type RedisConnectionOptions } from './redis/redis-connection.js';
+export { RedisPublisher, type RedisPublisherOptions } from './cluster/redis-publisher.js';

@@ -8,6 +8,11 @@ export interface RedisFanoutOptions extends RedisConnectionOptions {
   prefix?: string;
   /** Told about handler errors, undecodable messages and connection errors (log them). */
   onError?: (error: unknown) => void;
+  /**
+   * False for a node that only publishes (a worker without sockets): no subscriber
+   * connection is opened and handlers never fire. Default true.
+   */
+  subscribe?: boolean;
 }
 
 export interface RedisFanoutStats {
@@ -39,10 +44,12 @@ export class RedisFanout implements Fanout {
   private readonly counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
   private subscribed = false;
   private closed = false;
+  private readonly subscribing: boolean;
 
   constructor(options: RedisFanoutOptions) {
     this.channel = `${options.prefix ?? 'storeflow:rt:'}fanout`;
     this.onError = options.onError ?? (() => {});
+    this.subscribing = options.subscribe ?? true;
     this.pub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:pub` }, 'command');
     this.sub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:sub` }, 'subscriber');
     for (const client of [this.pub, this.sub]) client.on('error', (e) => this.onError(e));
@@ -59,6 +66,7 @@ export class RedisFanout implements Fanout {
    * false otherwise — the connections keep retrying, publish rejects until they are up.
    */
   async connect(timeoutMs = 5_000): Promise<boolean> {
+    if (!this.subscribing) return connectWithin(this.pub, timeoutMs);
     const subscribing = this.sub
       .subscribe(this.channel)
       .then(() => (this.subscribed = true))
@@ -90,7 +98,8 @@ export class RedisFanout implements Fanout {
   }
 
   get connected(): boolean {
-    return !this.closed && this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
+    const pubReady = !this.closed && this.pub.status === 'ready';
+    return this.subscribing ? pubReady && this.sub.status === 'ready' && this.subscribed : pubReady;
   }
 
   async close(): Promise<void> {
