@@ -45,6 +45,8 @@ describe.skipIf(!chromiumPresent())('the board without its WebSocket', () => {
       open.add({ page: ws, server: ws.connectToServer() });
     });
     const start = await head();
+    await page.goto('/login');
+    await screenshot(page, 'login');
     await signIn(page, 'staff@demo.storeflow.test');
     const state = () => page.getByTestId('connection').getAttribute('data-state');
 

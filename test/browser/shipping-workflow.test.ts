@@ -46,7 +46,9 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
   it('the card appears, moves through every step, and the customer sees each one live', async () => {
     const board = staff.page;
     await signIn(board, 'staff@demo.storeflow.test');
-    await screenshot(board, 'board-empty');
+    const unread = async () => Number(await board.getByTestId('unread-count').textContent());
+    await poll(() => board.getByTestId('unread-count').count()).toBe(1);
+    const unreadBefore = await unread();
 
     const shop = customer.page;
     await shop.goto('/shop/1');
@@ -74,6 +76,14 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
     expect(await c.textContent()).toContain('Shipping');
     await poll(() => c.getByTestId('age').textContent()).toMatch(/\d+s/);
     await screenshot(board, 'board-new-order');
+    // The notifier tells every member of the store: the bell counts it, live.
+    await poll(unread).toBe(unreadBefore + 1);
+    await board.getByTestId('bell').click();
+    expect(await board.getByRole('region', { name: 'Notifications' }).textContent()).toContain('Grace Hopper');
+    await screenshot(board, 'board-notifications');
+    await board.getByRole('button', { name: 'Mark all read' }).click();
+    await poll(unread).toBe(0);
+    await board.getByTestId('bell').click();
 
     const expectStep = async (status: string) => {
       await poll(() => c.getAttribute('data-status')).toBe(status);
