@@ -124,12 +124,15 @@ export interface TcpProxy {
 }
 
 /**
- * A round-robin TCP load balancer on a free loopback port: each client connection goes to
- * the next backend; one that refuses is skipped (each backend tried once). A backend that
- * dies takes its connections with it, as a real load balancer does.
+ * A round-robin load balancer on a free loopback port, at the TCP level (HTTP and WebSocket
+ * pass through untouched): each client connection goes to the next backend; one that refuses
+ * is skipped (each backend tried once). WebSocket upgrades and plain HTTP connections take
+ * turns separately (told apart by the first bytes), so sockets spread over the nodes however
+ * they interleave with HTTP calls. A backend that dies takes its connections with it, as with
+ * a real load balancer.
  */
 export async function startProxy(backends: readonly number[]): Promise<TcpProxy> {
-  let next = 0;
+  const turn = { ws: 0, http: 0 };
   const sockets = new Set<Socket>();
   const connections = new Map<number, number>();
   const track = (s: Socket) => {
@@ -138,16 +141,15 @@ export async function startProxy(backends: readonly number[]): Promise<TcpProxy>
   };
   const server: Server = createServer((client) => {
     track(client);
-    client.pause();
     client.on('error', () => {});
-    const attempt = (tries: number) => {
+    const attempt = (first: Buffer, kind: keyof typeof turn, tries: number) => {
       if (tries >= backends.length) return client.destroy();
-      const port = backends[next++ % backends.length] as number;
+      const port = backends[turn[kind]++ % backends.length] as number;
       const upstream = createConnection({ port, host: '127.0.0.1' });
       track(upstream);
       let connected = false;
       upstream.once('error', () => {
-        if (!connected) attempt(tries + 1);
+        if (!connected) attempt(first, kind, tries + 1);
       });
       upstream.once('connect', () => {
         connected = true;
@@ -155,12 +157,16 @@ export async function startProxy(backends: readonly number[]): Promise<TcpProxy>
         upstream.on('error', () => client.destroy());
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
+        upstream.write(first);
         client.pipe(upstream);
         upstream.pipe(client);
         client.resume();
       });
     };
-    attempt(0);
+    client.once('data', (first: Buffer) => {
+      client.pause();
+      attempt(first, /\r\nupgrade:\s*websocket/i.test(first.toString('latin1')) ? 'ws' : 'http', 0);
+    });
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

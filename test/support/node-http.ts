@@ -68,3 +68,58 @@ export async function findOrder(base: string, staff: Record<string, string>, pub
 export function moveOrder(base: string, staff: Record<string, string>, orderId: number, status: string, version: number, timeoutMs?: number): Promise<NodeResponse> {
   return call(base, 'PATCH', `/api/stores/1/orders/${orderId}/status`, { body: { status, version }, headers: staff, ...(timeoutMs ? { timeoutMs } : {}) });
 }
+
+export interface LoadOutcome {
+  op: 'checkout' | 'find' | 'move';
+  status: number | string;
+  at: number;
+}
+
+const PICKUP_STEPS = ['accepted', 'in_progress', 'ready', 'completed'];
+
+/**
+ * Order traffic through `base` until `running()` turns false: `workers` loops, each placing a
+ * pickup order and moving it through the whole workflow. Every answer (or connection error)
+ * is recorded; a failed step moves the loop on to a new order. Bounded by `maxOrders`.
+ */
+export function orderLoad(base: string, staff: Record<string, string>, o: { workers: number; running: () => boolean; maxOrders?: number }) {
+  const outcomes: LoadOutcome[] = [];
+  const record = (op: LoadOutcome['op'], status: number | string) => outcomes.push({ op, status, at: Date.now() });
+  let placed = 0;
+  const errorOf = (e: unknown) => String((e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message ?? e);
+  const loop = async () => {
+    while (o.running() && placed < (o.maxOrders ?? 200)) {
+      placed++;
+      try {
+        const created = await checkout(base);
+        record('checkout', created.status);
+        if (created.status !== 201) continue;
+        let order = await findOrder(base, staff, created.body.order.public_id);
+        record('find', 200);
+        for (const status of PICKUP_STEPS) {
+          const moved = await moveOrder(base, staff, order.id, status, order.version);
+          record('move', moved.status);
+          if (moved.status !== 200) break;
+          order = moved.body.order;
+        }
+      } catch (e) {
+        record('find', errorOf(e));
+      }
+    }
+  };
+  const done = Promise.all(Array.from({ length: o.workers }, loop));
+  return { outcomes, done };
+}
+
+/** A store's events from the catch-up endpoint, every page, in log order. */
+export async function storeEvents(base: string, staff: Record<string, string>, storeId = 1): Promise<{ name: string; checkpoint: string; payload: Record<string, unknown> }[]> {
+  const all: { name: string; checkpoint: string; payload: Record<string, unknown> }[] = [];
+  let after = '0.0';
+  for (;;) {
+    const res = await call(base, 'GET', `/api/stores/${storeId}/events?after=${after}&limit=1000`, { headers: staff });
+    if (res.status !== 200) throw new Error(`events read failed: ${res.status} ${JSON.stringify(res.body)}`);
+    all.push(...res.body.events);
+    if (!res.body.has_more) return all;
+    after = res.body.next;
+  }
+}
