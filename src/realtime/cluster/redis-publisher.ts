@@ -1,6 +1,6 @@
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
-import { quit, RedisFanout, type RedisFanoutStats } from '../fanout/redis-fanout.js';
-import { connectWithin, createRedisConnection, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { RedisFanout, type RedisFanoutStats } from '../fanout/redis-fanout.js';
+import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { ClusterKeys } from './redis-cluster-keys.js';
 import { CLUSTER_DEFAULTS } from './redis-cluster-state.js';
 import { RedisRealtimeControl } from './redis-realtime-control.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { connectWithin, createRedisConnection, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { Fanout, FanoutHandler, FanoutMessage } from './fanout.js';
 import { decodeFanoutMessage, encodeFanoutMessage } from './fanout-codec.js';
 
@@ -128,12 +128,4 @@ export class RedisFanout implements Fanout {
       }
     }
   }
-}
-
-/** QUIT when connected (bounded), else just drop the connection. */
-export async function quit(client: Redis): Promise<void> {
-  if (client.status === 'ready') {
-    await Promise.race([client.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
-  }
-  client.disconnect();
 }

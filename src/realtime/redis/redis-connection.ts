@@ -47,3 +47,11 @@ export async function connectWithin(client: Redis, timeoutMs: number): Promise<b
     client.on('ready', onReady);
   });
 }
+
+/** QUIT when connected (bounded), else just drop the connection. */
+export async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  }
+  client.disconnect();
+}
