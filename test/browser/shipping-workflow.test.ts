@@ -46,6 +46,7 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
   it('the card appears, moves through every step, and the customer sees each one live', async () => {
     const board = staff.page;
     await signIn(board, 'staff@demo.storeflow.test');
+    await screenshot(board, 'board-empty');
     const unread = async () => Number(await board.getByTestId('unread-count').textContent());
     await poll(() => board.getByTestId('unread-count').count()).toBe(1);
     const unreadBefore = await unread();
