@@ -5,7 +5,7 @@ import { afterEach, expect, it } from 'vitest';
 import { killAllNodes, startNode, startProxy, type TcpProxy } from '../support/cluster-processes.js';
 import { ORDER_EVENTS, startFeedClient, type FeedClient } from '../support/feed-clients.js';
 import { orderLoad, signIn, storeEvents } from '../support/node-http.js';
-import { describeOnPostgres } from '../support/postgres-suite.js';
+import { describeWithPrivateRedis } from '../support/failure-suite.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { waitFor } from '../support/waiting.js';
 
@@ -29,7 +29,7 @@ const byPosition = (a: string, b: string) => {
   return ta === tb ? Number(pa - pb) : ta < tb ? -1 : 1;
 };
 
-await describeOnPostgres('one of two nodes SIGKILLed under load [postgres, private Redis, child processes]', (database) => {
+await describeWithPrivateRedis('one of two nodes SIGKILLed under load [postgres, private Redis, child processes]', (database) => {
   let redis: PrivateRedis | undefined;
   let proxy: TcpProxy | undefined;
   let dir: string | undefined;

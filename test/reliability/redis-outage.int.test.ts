@@ -7,7 +7,7 @@ import { ORDER_EVENTS, startFeedClient, type FeedClient } from '../support/feed-
 import { TEST_PUSHER_APP } from '../support/http-app.js';
 import { call, checkout, findOrder, moveOrder, orderLoad, signIn, storeEvents } from '../support/node-http.js';
 import { logTail, waitForCheckpointPast } from '../support/pipeline-harness.js';
-import { describeOnPostgres } from '../support/postgres-suite.js';
+import { describeWithPrivateRedis } from '../support/failure-suite.js';
 import { testApp, testSign } from '../support/realtime-apps.js';
 import { RawClient } from '../support/realtime-clients.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
@@ -27,7 +27,7 @@ const byPosition = (a: string, b: string) => {
   return ta === tb ? Number(pa - pb) : ta < tb ? -1 : 1;
 };
 
-await describeOnPostgres('Redis failing under running nodes [postgres, private Redis, child processes]', (database) => {
+await describeWithPrivateRedis('Redis failing under running nodes [postgres, private Redis, child processes]', (database) => {
   let redis: PrivateRedis | undefined;
   let proxy: TcpProxy | undefined;
   let dir: string | undefined;
