@@ -13,7 +13,7 @@ export { RealtimeNode, type RealtimeNodeOptions } from './realtime-node.js';
 export { StaticAppRegistry } from './static-app-registry.js';
 export { LocalRealtimeControl } from './local-realtime-control.js';
 export { RealtimeCounters } from './metrics/realtime-counters.js';
-export type { Fanout, FanoutHandler, FanoutMessage } from './fanout/fanout.js';
+export { MediumUnavailableError, type Fanout, type FanoutHandler, type FanoutMessage } from './fanout/fanout.js';
 export { LocalBus, LocalFanout } from './fanout/local-fanout.js';
 export { PusherServer, PROTOCOL_VERSION, type PusherServerOptions } from './protocol/pusher-server.js';
 export type { Connection } from './protocol/connection.js';

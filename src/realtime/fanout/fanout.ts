@@ -30,6 +30,18 @@ export type FanoutMessage =
 export type FanoutHandler = (message: FanoutMessage) => void;
 
 /**
+ * The shared medium (Redis) did not take a message or answer a question: it is down, or
+ * did not answer in time. Callers may retry later; the HTTP API answers 503.
+ */
+export class MediumUnavailableError extends Error {
+  override readonly name = 'MediumUnavailableError';
+
+  constructor(cause: unknown) {
+    super(`The cluster's medium is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/**
  * The fan-out port. Contract (checked by one test suite against every adapter):
  * - a message published on any node reaches every handler registered on every node exactly
  *   once, including the publishing node's own handlers;

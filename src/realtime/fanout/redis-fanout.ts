@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
-import type { Fanout, FanoutHandler, FanoutMessage } from './fanout.js';
+import { MediumUnavailableError, type Fanout, type FanoutHandler, type FanoutMessage } from './fanout.js';
 import { decodeFanoutMessage, encodeFanoutMessage } from './fanout-codec.js';
 
 export interface RedisFanoutOptions extends RedisConnectionOptions {
@@ -83,7 +83,7 @@ export class RedisFanout implements Fanout {
       this.counts.published += 1;
     } catch (error) {
       this.counts.publishFailures += 1;
-      throw error;
+      throw new MediumUnavailableError(error);
     }
   }
 

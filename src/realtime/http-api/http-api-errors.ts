@@ -26,6 +26,7 @@ export const PUSHER_HTTP_ERRORS = {
   NOT_A_PRESENCE_CHANNEL: { status: 400, message: 'Users can only be listed for presence channels' },
   DATA_TOO_LARGE: { status: 413, message: 'Event data too large' },
   BODY_TOO_LARGE: { status: 413, message: 'Request body too large' },
+  CLUSTER_UNAVAILABLE: { status: 503, message: 'The cluster is unavailable (its Redis does not answer); try again' },
   INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../../shared/index.js';
 import type { PusherApp, RealtimeControl } from '../contracts.js';
+import { MediumUnavailableError } from '../fanout/fanout.js';
 import { attributesOf, parseInfo, type ChannelAttributes } from './channel-attributes.js';
 import { isPresenceChannel, isValidChannelName, isValidUserId } from './channel-names.js';
 import { PusherHttpError } from './http-api-errors.js';
@@ -40,8 +41,8 @@ export const pusherHttpApi: FastifyPluginAsync<PusherHttpApiOptions> = async (ap
   api.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES }, (_req, body, done) =>
     done(null, body),
   );
-  api.setErrorHandler((err: FastifyError | PusherHttpError, request, reply) => {
-    const e = err instanceof PusherHttpError ? err : fromFastifyError(err);
+  api.setErrorHandler((err: FastifyError | PusherHttpError | MediumUnavailableError, request, reply) => {
+    const e = err instanceof PusherHttpError ? err : err instanceof MediumUnavailableError ? new PusherHttpError('CLUSTER_UNAVAILABLE') : fromFastifyError(err);
     if (e.status >= 500) request.log.error({ err }, 'pusher http api failed');
     return reply.code(e.status).type('text/plain; charset=utf-8').send(e.body);
   });

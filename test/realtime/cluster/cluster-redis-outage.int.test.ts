@@ -41,6 +41,12 @@ it('rejects publishing while Redis is down, and resumes delivery and presence by
   await redis.stop('SIGKILL');
   await waitFor('both nodes to notice', () => !a.fanout.connected && !b.fanout.connected, 5_000);
   await expect(within(a.node.control.publish({ appId: app.id, channels: ['orders'], event: 'E', data: '2' }), 'publish to reject', 3_000)).rejects.toThrow();
+  // Through the HTTP API (what the SDKs and Laravel call): 503, so the caller knows to retry.
+  const refused = await a.sdk(app).trigger('orders', 'E', 'x').then(
+    () => undefined,
+    (e: { status?: number; body?: string }) => e,
+  );
+  expect(refused).toMatchObject({ status: 503, body: expect.stringContaining('The cluster is unavailable') });
   // Connections to clients are untouched by the outage.
   expect(listener.connection.state).toBe('connected');
 
