@@ -55,6 +55,22 @@ await describeOnRedis('a cluster of three nodes over Redis', () => {
     expect(gotSender).toEqual([{ n: 2 }]);
   });
 
+  it('relays client events to the subscribers on other nodes, with the sender\'s user id, never back to the sender', async () => {
+    const [ann, ben] = [b.client(app, { user: { id: 'ann' } }), c.client(app, { user: { id: 'ben' } })];
+    await Promise.all([subscribed(ann, 'presence-chat'), subscribed(ben, 'presence-chat')]);
+    const atBen: Array<{ data: unknown; user_id?: string }> = [];
+    const atAnn: unknown[] = [];
+    ben.channel('presence-chat').bind('client-typing', (data: unknown, meta: { user_id?: string }) => atBen.push({ data, user_id: meta?.user_id }));
+    ann.channel('presence-chat').bind('client-typing', (data: unknown) => atAnn.push(data));
+    ann.channel('presence-chat').trigger('client-typing', { n: 1 });
+    await waitFor('the client event on node c', () => atBen.length === 1, 10_000);
+    expect(atBen).toEqual([{ data: { n: 1 }, user_id: 'ann' }]);
+    const marker = nextEvent(ann, 'presence-chat', 'Marker');
+    await a.sdk(app).trigger('presence-chat', 'Marker', {});
+    await marker;
+    expect(atAnn).toEqual([]);
+  });
+
   it('keeps presence members cluster-wide: here, joining and leaving, one user on two nodes counted once', async () => {
     const channel = 'presence-room';
     const alice = echoClient(a.client(app, { user: { id: 'alice', info: { name: 'Alice' } } }));
