@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { login, moveTo, placeOrder, type Session } from '../support/http-app.js';
+import { card, chromiumPresent, openBrowser, poll, screenshot, signIn, startBrowserApp, type Person } from '../support/browser.js';
+import type { RealtimeApp } from '../support/storeflow-realtime.js';
+
+/**
+ * The actions that leave or bend the workflow, driven from the keyboard: reject and cancel
+ * with a reason, an owner override, and the error an invalid command answers shown on the card.
+ */
+describe.skipIf(!chromiumPresent())('leaving and overriding the workflow from the board', () => {
+  let app: RealtimeApp;
+  let staff: Session;
+  let olivia: Person;
+
+  beforeAll(async () => {
+    app = await startBrowserApp();
+    staff = await login(app.http, 'staff');
+    olivia = await openBrowser(app.baseUrl, { width: 1180, height: 820 });
+  }, 180_000);
+  afterAll(async () => {
+    await olivia?.close();
+    await app?.close();
+  });
+
+  const statusOf = async (publicId: string) => (await app.http.inject({ url: `/api/track/${publicId}` })).json().order.status as string;
+  const auditOf = async (publicId: string) =>
+    app.db.query<{ action: string; meta: { reason?: string } }>(
+      `SELECT a.action, a.meta FROM audit_log a JOIN orders o ON a.entity_id = o.id::text WHERE o.public_id = $1 ORDER BY a.id`,
+      [publicId],
+    );
+
+  it('rejects, cancels and overrides with reasons, all by keyboard', async () => {
+    const page = olivia.page;
+    await signIn(page, 'owner@demo.storeflow.test');
+    const [rejectMe, cancelMe, overrideMe] = [
+      await placeOrder(app.http, staff, { type: 'pickup' }),
+      await placeOrder(app.http, staff, { type: 'shipping' }),
+      await placeOrder(app.http, staff, { type: 'pickup' }),
+    ];
+    await moveTo(app.http, staff, cancelMe, 'accepted');
+    for (const o of [rejectMe, cancelMe, overrideMe]) await poll(() => card(page, o.public_id).count()).toBe(1);
+
+    // Reject from pending: the reason field takes the focus; Enter submits.
+    const r = card(page, rejectMe.public_id);
+    await r.getByRole('button', { name: 'Reject…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Out of oat milk');
+    await page.keyboard.press('Enter');
+    await poll(() => r.count()).toBe(0);
+    expect(await statusOf(rejectMe.public_id)).toBe('rejected');
+
+    // Cancel an accepted shipping order; a pending-only action is not offered.
+    const c = card(page, cancelMe.public_id);
+    await poll(() => c.getAttribute('data-status')).toBe('accepted');
+    expect(await c.getByRole('button', { name: 'Reject…' }).count()).toBe(0);
+    await c.getByRole('button', { name: 'Cancel order…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Customer called to cancel');
+    await page.keyboard.press('Enter');
+    await poll(() => c.count()).toBe(0);
+    expect(await statusOf(cancelMe.public_id)).toBe('cancelled');
+
+    // Override pending → ready, skipping steps; audited as an override with its reason.
+    const o = card(page, overrideMe.public_id);
+    await o.getByRole('button', { name: 'Override…' }).click();
+    await o.getByLabel('New status').selectOption('ready');
+    await o.getByLabel('Reason').fill('Made at the counter already');
+    await screenshot(page, 'board-override');
+    await o.getByRole('button', { name: 'Override status' }).click();
+    await poll(() => o.getAttribute('data-status')).toBe('ready');
+    expect(await page.getByTestId('column-pickup-ready').locator(`[data-public-id="${overrideMe.public_id}"]`).count()).toBe(1);
+    expect((await auditOf(overrideMe.public_id)).at(-1)).toMatchObject({ action: 'status_overridden', meta: { reason: 'Made at the counter already' } });
+
+    // Override offers only the statuses of the order's own workflow.
+    await o.getByRole('button', { name: 'Override…' }).click();
+    expect(await o.getByLabel('New status').locator('option').allTextContents()).not.toContain('Shipped');
+
+    // A command the domain refuses shows its error on the card, which stays as it was.
+    const ship = await placeOrder(app.http, staff, { type: 'shipping' });
+    const s = card(page, ship.public_id);
+    await poll(() => s.count()).toBe(1);
+    await s.getByRole('button', { name: 'Override…' }).click();
+    await s.getByLabel('New status').selectOption('shipped');
+    await s.getByLabel('Reason').fill('Sent with the morning van');
+    await s.getByRole('button', { name: 'Override status' }).click();
+    await poll(() => s.getByTestId('card-notice').textContent()).toContain('tracking code');
+    expect(await s.getAttribute('data-status')).toBe('pending');
+
+    const activity = await page.getByTestId('activity').textContent();
+    expect(activity).toContain('(Out of oat milk)');
+    expect(activity).toContain('(Customer called to cancel)');
+    expect(olivia.problems).toEqual([]);
+  }, 120_000);
+});
