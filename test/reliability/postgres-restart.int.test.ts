@@ -69,7 +69,10 @@ if (unavailable && !isCI) console.warn(`skipped: ${unavailable}`);
       const ready = await call(node.url, 'GET', '/health/ready', { timeoutMs: BOUND_MS });
       expect(ready.status, JSON.stringify(ready.body)).toBe(503);
       expect(ready.body).toMatchObject({ status: 'unavailable', checks: { database: { kind: 'postgres', status: 'down' } }, error: { code: 'NOT_READY' } });
-      expect((await call(node.url, 'GET', '/health', { timeoutMs: BOUND_MS })).status).toBe(503);
+      // Liveness stays 200: the node is alive and recovers by itself; no orchestrator should restart it.
+      const live = await call(node.url, 'GET', '/health', { timeoutMs: BOUND_MS });
+      expect(live.status).toBe(200);
+      expect(live.body).toMatchObject({ status: 'ok', database: { status: 'down' } });
     }
 
     await server.start();
