@@ -46,6 +46,16 @@ export const NODE_ENV = {
 };
 
 const running = new Set<NodeProcess>();
+// A test process that dies without its afterEach leaves no node behind.
+process.once('exit', () => {
+  for (const node of running) {
+    try {
+      process.kill(node.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
 
 /** Starts a node with `env` (over NODE_ENV) and waits for its "StoreFlow listening" line. */
 export async function startNode(env: Record<string, string>, args: string[] = []): Promise<NodeProcess> {
