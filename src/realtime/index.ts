@@ -7,6 +7,14 @@
  *   node.attach(fastify.server);          // or: await node.listen(6001)
  *   // node.control is the RealtimeControl for the HTTP API and in-process publishers
  *   await node.stop();
+ *
+ * One node of a cluster (ADR 0008): the same, with a Redis fan-out and cluster state
+ *
+ *   const fanout = new RedisFanout({ url, prefix });
+ *   await fanout.connect();
+ *   const cluster = new RedisClusterState({ url, prefix, fanout });
+ *   const node = new RealtimeNode({ apps, occurrences, fanout, cluster });
+ *   await node.start();                   // registers the node, heartbeats, reaps dead ones
  */
 export * from './contracts.js';
 export { RealtimeNode, type RealtimeNodeOptions } from './realtime-node.js';
