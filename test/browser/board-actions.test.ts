@@ -91,4 +91,32 @@ describe.skipIf(!chromiumPresent())('leaving and overriding the workflow from th
     expect(activity).toContain('(Customer called to cancel)');
     expect(olivia.problems).toEqual([]);
   }, 120_000);
+
+  it('switches between the stores the user may access, and back to sign-in when the session ends', async () => {
+    const page = olivia.page;
+    if (!page.url().endsWith('/board')) await signIn(page, 'owner@demo.storeflow.test');
+    const switcher = page.getByTestId('store-switcher');
+    const stores = await switcher.locator('option').allTextContents();
+    expect(stores).toHaveLength(2);
+    const [one, two] = app.seed.storeIds;
+    const inStore1 = await placeOrder(app.http, staff, { type: 'pickup' });
+    await poll(() => card(page, inStore1.public_id).count()).toBe(1);
+
+    await switcher.selectOption(String(two));
+    await poll(() => card(page, inStore1.public_id).count()).toBe(0);
+    const owner = await login(app.http, 'owner');
+    const inStore2 = await placeOrder(app.http, owner, { storeId: two });
+    await poll(() => card(page, inStore2.public_id).count()).toBe(1);
+    await switcher.selectOption(String(one));
+    await poll(() => card(page, inStore1.public_id).count()).toBe(1);
+    expect(await card(page, inStore2.public_id).count()).toBe(0);
+
+    // The session ends elsewhere: the next call answers 401 and the page asks to sign in again.
+    await app.db.query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = 'owner@demo.storeflow.test')");
+    await card(page, inStore1.public_id).getByRole('button', { name: 'Accept' }).click();
+    await page.waitForURL(/\/login\?next=%2Fboard$/);
+    await signIn(page, 'owner@demo.storeflow.test');
+    await poll(() => card(page, inStore1.public_id).count()).toBe(1);
+    expect(olivia.problems).toEqual([]);
+  }, 120_000);
 });

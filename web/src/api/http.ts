@@ -15,6 +15,12 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+let onUnauthorized: () => void = () => {};
+
+/** Called when a signed-in call answers 401 (the session expired or was ended elsewhere). */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
 
 export function setCsrfToken(token: string | null): void {
   csrfToken = token;
@@ -42,6 +48,7 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   const data = (await res.json().catch(() => null)) as (T & { error?: { code: string; message: string; details?: Record<string, unknown> } }) | null;
   if (!res.ok) {
     const e = data?.error;
+    if (res.status === 401 && csrfToken !== null && path !== '/api/auth/login') onUnauthorized();
     throw new ApiError(res.status, e?.code ?? 'HTTP_' + res.status, e?.message ?? `Request failed (HTTP ${res.status}).`, e?.details);
   }
   return data as T;

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { ApiError, get, post, setCsrfToken } from '../api/http.js';
+import { ApiError, get, post, setCsrfToken, whenUnauthorized } from '../api/http.js';
 import type { Me, StoreAccess } from '../api/types.js';
 
 const STORE_KEY = 'storeflow.store';
@@ -15,6 +15,11 @@ export const useSession = defineStore('session', () => {
   const store = computed<StoreAccess | null>(() => stores.value.find((s) => s.store_id === chosenStoreId.value) ?? stores.value[0] ?? null);
   /** Owners of any store see the event monitor (platform admins too; the API decides). */
   const isOperator = computed(() => stores.value.some((s) => s.role === 'owner'));
+
+  whenUnauthorized(() => {
+    me.value = null;
+    setCsrfToken(null);
+  });
 
   function accept(value: Me): void {
     me.value = value;
