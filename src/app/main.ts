@@ -32,13 +32,23 @@ async function start(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000).unref();
+    const started = Date.now();
+    // The budget: sockets (3 s), in-flight requests and batches, webhooks (3 s) fit in it.
+    const force = setTimeout(() => {
+      log.error({ signal }, 'shutdown took longer than 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
+    let code = 0;
     try {
       await app.stop();
+      log.info({ ms: Date.now() - started }, 'stopped');
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      code = 1;
     } finally {
       clearTimeout(force);
     }
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
