@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { cleanUp, killChildren, REPO } from './realtime/children.js';
+import { addressBlocks, cleanUp, killChildren, PER_ADDRESS, REPO } from './realtime/children.js';
 import { runFanout, type FanoutResult, type FanoutSpec } from './realtime/fanout-run.js';
 import { fmt, printColumns } from './realtime/report.js';
 import { keptUp } from './realtime/step-table.js';
@@ -53,7 +53,6 @@ const [WARMUP = 3] = list('warmup', '3');
 const [BYTES = 200] = list('bytes', '200').map(Math.floor);
 const WITH_LOCAL = !process.argv.includes('--no-local');
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const PER_ADDRESS = 2_000;
 
 interface Configuration {
   label: string;
@@ -84,14 +83,8 @@ function checkOpenFiles(): void {
   }
 }
 
-let addressCursor = 0;
-function addresses(): number {
-  const needed = Math.ceil(CONNECTIONS / PER_ADDRESS) + 4;
-  if (addressCursor + needed > 250) addressCursor = 0;
-  const first = 2 + addressCursor;
-  addressCursor += needed;
-  return first;
-}
+// Each node's clients start on an address of their own: up to 3 partial blocks per run.
+const addresses = addressBlocks(CONNECTIONS, 4);
 
 function spec(c: Configuration, medium: number | undefined): FanoutSpec {
   const prefix = `bench:${randomBytes(4).toString('hex')}:`;

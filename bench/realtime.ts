@@ -57,7 +57,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanUp, compileRawServer, killChildren, machineSeconds, REPO, sleep } from './realtime/children.js';
+import { addressBlocks, cleanUp, compileRawServer, killChildren, machineSeconds, PER_ADDRESS, REPO, sleep } from './realtime/children.js';
 import { runE2e, type E2eResult } from './realtime/e2e-run.js';
 import { runFanout, type FanoutResult, type FanoutSpec } from './realtime/fanout-run.js';
 import { printIdle, runIdle, type IdleResult } from './realtime/idle-run.js';
@@ -89,18 +89,10 @@ const CPU_PROF = has('cpu-prof');
 const E2E_RATE = num('e2e-rate', 200);
 const E2E_SECONDS = num('e2e-seconds', 15);
 const REPEAT = Math.floor(num('repeat', 1));
-const PER_ADDRESS = 2_000;
 const TARGET = { perCpuSecond: 150_000, idleBytes: 8 * 1024, e2eP99Ms: 50 };
 
-let addressCursor = 0;
 /** A fresh block of source addresses per run, so no run meets the last one's TIME_WAITs. */
-function addresses(): number {
-  const needed = Math.ceil(CONNECTIONS / PER_ADDRESS) + 1;
-  if (addressCursor + needed > 250) addressCursor = 0;
-  const first = 2 + addressCursor;
-  addressCursor += needed;
-  return first;
-}
+const addresses = addressBlocks(CONNECTIONS);
 
 function checkLimits(): void {
   if (!existsSync('/proc/self/stat')) throw new Error('needs Linux /proc (server CPU and memory are read from it)');

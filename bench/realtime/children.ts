@@ -19,6 +19,24 @@ const groups = new Set<number>();
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Clients per source address (127.0.0.x): well under the ephemeral port range of one address. */
+export const PER_ADDRESS = 2_000;
+
+/**
+ * Source-address blocks for successive runs of `connections` clients (plus `spare` addresses
+ * each), so no run meets the last one's TIME_WAITs; wraps within 127.0.0.2–252.
+ */
+export function addressBlocks(connections: number, spare = 1): () => number {
+  let cursor = 0;
+  return () => {
+    const needed = Math.ceil(connections / PER_ADDRESS) + spare;
+    if (cursor + needed > 250) cursor = 0;
+    const first = 2 + cursor;
+    cursor += needed;
+    return first;
+  };
+}
+
 const cleanups = new Set<() => Promise<void>>();
 
 /** Registers async cleanup (e.g. dropping a database) run by `cleanUp()`; returns its remover. */
