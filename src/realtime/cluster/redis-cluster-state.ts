@@ -5,7 +5,7 @@ import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
 import { frames } from '../protocol/frames.js';
-import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { connectWithin, createRedisConnection, quit, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { AppClusterState, ClusterState, LocalChannels, NodeView } from './cluster-state.js';
 import { RedisAppState, type RedisClusterContext } from './redis-app-state.js';
 import { ClusterKeys } from './redis-cluster-keys.js';
@@ -83,7 +83,7 @@ export class RedisClusterState implements ClusterState {
     this.nodeTtlMs = options.nodeTtlMs ?? CLUSTER_DEFAULTS.nodeTtlMs;
     this.cacheTtlMs = options.cacheTtlMs ?? CLUSTER_DEFAULTS.cacheTtlMs;
     this.redis = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:state` }, 'command');
-    this.redis.on('error', (e) => this.onError(e));
+    reportOutages(this.redis, (e) => this.onError(e));
     this.scripts = new ClusterScripts(this.redis, this.keys.prefix);
     this.ctx = {
       nodeId: this.nodeId,
@@ -240,8 +240,13 @@ export class RedisClusterState implements ClusterState {
    */
   private failed(error: unknown): void {
     this.counters.failures += 1;
-    if (!(error instanceof (ReplyError as new () => Error))) this.dirty = true;
-    this.onError(error);
+    if (error instanceof (ReplyError as new () => Error)) {
+      this.onError(error);
+      return;
+    }
+    // Once per outage: every step fails while Redis is away (the counter has them all).
+    if (!this.dirty) this.onError(error);
+    this.dirty = true;
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

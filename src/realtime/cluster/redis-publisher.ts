@@ -1,6 +1,6 @@
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import { RedisFanout, type RedisFanoutStats } from '../fanout/redis-fanout.js';
-import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { connectWithin, createRedisConnection, quit, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { ClusterKeys } from './redis-cluster-keys.js';
 import { CLUSTER_DEFAULTS } from './redis-cluster-state.js';
 import { RedisRealtimeControl } from './redis-realtime-control.js';
@@ -29,7 +29,7 @@ export class RedisPublisher {
     const onError = options.onError ?? (() => {});
     this.fanout = new RedisFanout({ ...options, prefix, subscribe: false, onError, name: `${options.name ?? 'storeflow'}:publisher` });
     this.redis = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:publisher-state` }, 'command');
-    this.redis.on('error', onError);
+    reportOutages(this.redis, onError);
     this.control = new RedisRealtimeControl(options.apps, this.fanout, this.redis, new ClusterKeys(prefix), options.cacheTtlMs ?? CLUSTER_DEFAULTS.cacheTtlMs);
   }
 

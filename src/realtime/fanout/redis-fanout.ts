@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { connectWithin, createRedisConnection, quit, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { connectWithin, createRedisConnection, quit, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import { MediumUnavailableError, type Fanout, type FanoutHandler, type FanoutMessage } from './fanout.js';
 import { decodeFanoutMessage, encodeFanoutMessage } from './fanout-codec.js';
 
@@ -52,7 +52,7 @@ export class RedisFanout implements Fanout {
     this.subscribing = options.subscribe ?? true;
     this.pub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:pub` }, 'command');
     this.sub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:sub` }, 'subscriber');
-    for (const client of [this.pub, this.sub]) client.on('error', (e) => this.onError(e));
+    for (const client of [this.pub, this.sub]) reportOutages(client, (e) => this.onError(e));
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.received(channel, message));
     this.sub.on('close', () => (this.subscribed = false));
     this.sub.on('ready', () => {

@@ -55,3 +55,20 @@ export async function quit(client: Redis): Promise<void> {
   }
   client.disconnect();
 }
+
+/**
+ * Tells `onError` about a connection's errors once per outage — the first error since it
+ * was last ready — rather than on every reconnect attempt (several a second while Redis is
+ * down). ioredis needs an error listener anyway, or it logs unhandled errors itself.
+ */
+export function reportOutages(client: Redis, onError: (error: unknown) => void): void {
+  let reported = false;
+  client.on('ready', () => {
+    reported = false;
+  });
+  client.on('error', (error: unknown) => {
+    if (reported) return;
+    reported = true;
+    onError(error);
+  });
+}
