@@ -60,6 +60,34 @@ export async function describeOnRedis(title: string, body: () => void): Promise<
   describe(title, body);
 }
 
+let serverProbe: Promise<string | null> | undefined;
+
+/** Resolves to null when a `redis-server` binary runs here, else to the reason it does not. */
+export function probeRedisServer(): Promise<string | null> {
+  serverProbe ??= new Promise((resolve) => {
+    const child = spawn('redis-server', ['--version'], { stdio: 'ignore' });
+    child.on('error', (e) => resolve(`no redis-server binary (${e.message})`));
+    child.on('exit', (code) => resolve(code === 0 ? null : `redis-server --version exited with ${code}`));
+  });
+  return serverProbe;
+}
+
+/**
+ * A suite that starts private redis-server processes (startPrivateRedis). Skipped with the
+ * reason in its title when the binary is missing (unless CI is set: then it runs and fails).
+ */
+export async function describeWithRedisServer(title: string, body: () => void): Promise<void> {
+  const unavailable = isCI ? null : await probeRedisServer();
+  if (unavailable) {
+    describe.skip(`${title} — skipped: ${unavailable}`, () => {
+      it('needs redis-server', () => {});
+    });
+    console.warn(`skipped "${title}": ${unavailable}`);
+    return;
+  }
+  describe(title, body);
+}
+
 /** A key (and pub/sub channel) prefix no other test uses: `sftest:<random>:`. */
 export function redisTestPrefix(): string {
   return `sftest:${randomBytes(6).toString('hex')}:`;

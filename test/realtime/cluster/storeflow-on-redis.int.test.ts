@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../../../src/app/demo-seed.js';
 import { demoEmail, startTestApp, type TestApp } from '../../support/http-app.js';
-import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisClient, redisTestPrefix, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { deleteRedisKeys, describeOnRedis, describeWithRedisServer, REDIS_URL, redisClient, redisTestPrefix, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
 
 /**
@@ -62,21 +62,23 @@ await describeOnRedis('StoreFlow nodes sharing Redis', () => {
   });
 });
 
-let redis: PrivateRedis | undefined;
-let node: TestApp | undefined;
-afterAll(async () => {
-  await node?.close();
-  await redis?.stop('SIGKILL');
-});
+await describeWithRedisServer('StoreFlow while its Redis is down (private redis-server)', () => {
+  let redis: PrivateRedis | undefined;
+  let node: TestApp | undefined;
+  afterAll(async () => {
+    await node?.close();
+    await redis?.stop('SIGKILL');
+  });
 
-it('lets requests through the rate limiter, and stays ready (degraded), while Redis is down', async () => {
-  redis = await startPrivateRedis();
-  node = await startTestApp({ env: { REDIS_URL: redis.url, RATE_LIMIT_LOGIN_PER_MINUTE: '100' } });
-  await node.flow.start();
-  await redis.stop('SIGKILL');
-  const res = await node.http.inject({ method: 'POST', url: '/api/auth/login', payload: { email: demoEmail('staff'), password: DEMO_PASSWORD } });
-  expect(res.statusCode, res.body).toBe(200);
-  const ready = await node.http.inject({ method: 'GET', url: '/health/ready' });
-  expect(ready.statusCode).toBe(200);
-  expect(ready.json()).toMatchObject({ status: 'degraded', checks: { redis: { status: 'down' } } });
+  it('lets requests through the rate limiter, and stays ready (degraded), while Redis is down', async () => {
+    redis = await startPrivateRedis();
+    node = await startTestApp({ env: { REDIS_URL: redis.url, RATE_LIMIT_LOGIN_PER_MINUTE: '100' } });
+    await node.flow.start();
+    await redis.stop('SIGKILL');
+    const res = await node.http.inject({ method: 'POST', url: '/api/auth/login', payload: { email: demoEmail('staff'), password: DEMO_PASSWORD } });
+    expect(res.statusCode, res.body).toBe(200);
+    const ready = await node.http.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'degraded', checks: { redis: { status: 'down' } } });
+  });
 });
