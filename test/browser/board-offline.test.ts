@@ -83,6 +83,8 @@ describe.skipIf(!chromiumPresent())('the board without its WebSocket', () => {
 
     // Every order event since the board opened is on screen once, no more, no fewer.
     const expected = await logPositions(start);
+    // Wait until the board's feed has read the log to its end: a duplicate would show by then.
+    await poll(async () => (await page.getByTestId('activity').getAttribute('data-feed-position')) === (await head())).toBe(true);
     const shown = () => page.getByTestId('activity').locator('li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-position') ?? ''));
     await poll(async () => (await shown()).length).toBe(expected.length);
     const positions = await shown();

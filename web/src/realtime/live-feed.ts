@@ -11,6 +11,7 @@ import { comparePositions, isPosition, START_POSITION } from './positions.js';
  *     catchUp: storeEventsCatchUp({ storeId: 1 }),       // (after?) => {events, checkpoint, hasMore?}
  *     onEvent: (e, origin) => board.apply(e),            // each event once
  *     onState: (s) => indicator.show(s),                 // connecting | connected | reconnecting | offline
+ *     onPosition: (p) => save(p),                        // optional: the cursor moved (all up to p delivered)
  *   });
  *   feed.start(); … feed.stop();
  *
@@ -88,6 +89,8 @@ export interface LiveFeedOptions {
   catchUp: CatchUp;
   onEvent: (event: FeedEvent, origin: 'live' | 'catch-up') => void;
   onState?: (state: ConnectionState) => void;
+  /** The cursor moved: everything up to `position` has been delivered. */
+  onPosition?: (position: string) => void;
   /** A failed catch-up read, a refused subscription or a malformed event. Never thrown. */
   onError?: (error: unknown) => void;
   /** A position whose events the caller already has (e.g. from the page it rendered). */
@@ -209,6 +212,7 @@ export class LiveFeed {
   private advance(to: string): void {
     this.cursor = to;
     for (const p of this.seen) if (comparePositions(p, to) <= 0) this.seen.delete(p);
+    this.options.onPosition?.(to);
   }
 
   private deliver(event: FeedEvent, origin: 'live' | 'catch-up'): void {

@@ -39,6 +39,8 @@ export const useBoard = defineStore('board', () => {
   const changes = reactive(new Map<number, number>());
   /** Every event the feed delivered since the board opened, newest first (each once). */
   const activity = ref<Array<{ position: string; text: string; at: string }>>([]);
+  /** Where the board's feed has read the log up to. */
+  const feedPosition = ref<string | null>(null);
   let nextNotice = 1;
 
   const list = computed(() => [...cards.values()].sort((a, b) => a.created_at.localeCompare(b.created_at)));
@@ -72,6 +74,7 @@ export const useBoard = defineStore('board', () => {
   async function load(id: number): Promise<void> {
     if (storeId.value !== id) {
       activity.value = [];
+      feedPosition.value = null;
       cards.clear();
       cardNotice.clear();
       changes.clear();
@@ -170,7 +173,7 @@ export const useBoard = defineStore('board', () => {
     }
   }
 
-  return { storeId, cards, list, activity, notices, cardNotice, busy, loading, error, changes, load, apply, act, notify, dismiss };
+  return { storeId, cards, list, activity, feedPosition, notices, cardNotice, busy, loading, error, changes, load, apply, act, notify, dismiss };
 });
 
 function fromCreated(p: OrderCreatedData): OrderView {
