@@ -11,10 +11,11 @@
  *
  * Starts with `ready {"port":…}`. Exits when stdin closes (the parent is gone).
  * `--redis <url> --prefix <key prefix>` makes the realtime node one of a cluster: its fan-out
- * goes through Redis pub/sub (bench/cluster.ts starts several such nodes).
+ * goes through Redis pub/sub and its presence and counts live in Redis, as StoreFlow's nodes
+ * with REDIS_URL (bench/cluster.ts starts several such nodes).
  */
 import { createInterface } from 'node:readline';
-import { RealtimeNode, RedisFanout, type Fanout, type PusherApp } from '../../src/realtime/index.js';
+import { RealtimeNode, RedisClusterState, RedisFanout, type PusherApp } from '../../src/realtime/index.js';
 import { runPlan, type Publish, type PublishPlan } from './publisher.js';
 import { startRawNodeServer } from './raw-node-server.js';
 
@@ -45,19 +46,24 @@ const arg = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 
-async function redisFanout(url: string, onError: () => void): Promise<Fanout> {
-  const fanout = new RedisFanout({ url, prefix: arg('prefix') ?? 'bench:rt:', name: `bench-node-${process.pid}`, onError });
-  if (!(await fanout.connect(5_000))) throw new Error(`no Redis at ${url}`);
-  return fanout;
+/** The fan-out and cluster state of a StoreFlow node with REDIS_URL (app/realtime-role.ts). */
+async function redisCluster(url: string, onError: () => void) {
+  const prefix = arg('prefix') ?? 'bench:rt:';
+  const name = `bench-node-${process.pid}`;
+  const fanout = new RedisFanout({ url, prefix, name, onError });
+  const cluster = new RedisClusterState({ url, prefix, fanout, name, onError });
+  const connected = await Promise.all([fanout.connect(5_000), cluster.connect(5_000)]);
+  if (!connected.every(Boolean)) throw new Error(`no Redis at ${url}`);
+  return { fanout, cluster };
 }
 
 async function startRealtime(): Promise<BenchServer> {
   let errors = 0;
   const onError = () => (errors += 1);
   const redis = arg('redis');
-  const fanout = redis ? await redisFanout(redis, onError) : undefined;
-  const node = new RealtimeNode({ apps: [BENCH_APP], onError, ...(fanout && { fanout }) });
-  node.start();
+  const shared = redis ? await redisCluster(redis, onError) : undefined;
+  const node = new RealtimeNode({ apps: [BENCH_APP], onError, ...(shared && { fanout: shared.fanout, cluster: shared.cluster }) });
+  await node.start();
   const { port } = await node.listen(0, '127.0.0.1');
   return {
     port,
@@ -67,7 +73,7 @@ async function startRealtime(): Promise<BenchServer> {
     counters: () => ({ ...node.counters.snapshot(), openSockets: node.transport.openSockets, errors }),
     stop: async () => {
       await node.stop(1_000);
-      await fanout?.close();
+      await shared?.fanout.close();
     },
   };
 }
