@@ -27,6 +27,10 @@ import { comparePositions, isPosition, START_POSITION } from './positions.js';
  *   delivered at once and remembered until the cursor passes them; a short catch-up after a
  *   burst of live events (`settleMs`) moves the cursor and fills any hole a live stream can
  *   leave (an event the broadcaster skipped as too old, a frame lost with a socket).
+ * - Delivery is in log order across a reconnect: from start, and from the moment the socket
+ *   is lost, live events are held back until a catch-up read that began after the channel was
+ *   (re)subscribed has delivered what was missed; then the held ones follow, by position. If
+ *   that read fails, the held events are delivered anyway (live beats ordered).
  * - While the connection is not up, the feed polls the catch-up read every
  *   `pollIntervalMs`, so a screen keeps working without WebSockets.
  * - Catch-up reads never overlap; a failing one is reported to `onError` and retried by the
@@ -125,6 +129,10 @@ export class LiveFeed {
   private pollTimer: ReturnType<typeof setInterval> | undefined;
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Map<string, (data: any) => void>();
+  /** True until a read begun after the latest subscription has caught up: hold live events. */
+  private gap = true;
+  private subscriptions = 0;
+  private readonly held: FeedEvent[] = [];
   readonly stats: FeedStats = { live: 0, caughtUp: 0, duplicates: 0, reads: 0 };
 
   constructor(source: PusherLike | EchoLike, private readonly options: LiveFeedOptions) {
@@ -147,7 +155,10 @@ export class LiveFeed {
     this.started = true;
     this.pusher.connection.bind('state_change', this.onStateChange);
     this.setState(this.pusher.connection.state);
-    this.ownsSubscription = !this.pusher.channel(this.options.channel)?.subscribed;
+    const already = this.pusher.channel(this.options.channel)?.subscribed === true;
+    this.ownsSubscription = !already;
+    // Someone else's subscription to the channel is live already: no success event will come.
+    if (already) this.subscriptions++;
     const channel = this.pusher.subscribe(this.options.channel);
     this.channelHandle = channel;
     for (const name of this.names) {
@@ -167,6 +178,7 @@ export class LiveFeed {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.settleTimer);
+    this.held.length = 0;
     this.pusher.connection.unbind('state_change', this.onStateChange);
     for (const [event, listener] of this.listeners) this.channelHandle?.unbind(event, listener);
     this.listeners.clear();
@@ -187,10 +199,17 @@ export class LiveFeed {
   private async drain(): Promise<void> {
     while (this.wanted && !this.stopped) {
       this.wanted = false;
+      const subscription = this.subscriptions;
       try {
         await this.readToEnd();
+        const readAfterSubscribing = subscription > 0 && subscription === this.subscriptions && this.current === 'connected';
+        if (this.gap && readAfterSubscribing) {
+          this.gap = false;
+          this.releaseHeld();
+        }
       } catch (e) {
         this.options.onError?.(e);
+        this.releaseHeld();
       }
     }
   }
@@ -230,10 +249,21 @@ export class LiveFeed {
     this.options.onEvent(event, origin);
   }
 
+  private releaseHeld(): void {
+    const held = this.held.splice(0).filter((e) => isPosition(e.position));
+    held.sort((a, b) => comparePositions(a.position, b.position));
+    for (const event of held) this.deliver(event, 'live');
+  }
+
   private onLive(name: string, data: unknown): void {
     if (this.stopped) return;
     const payload = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
-    this.deliver({ name, position: String(payload.position), payload }, 'live');
+    const event = { name, position: String(payload.position), payload };
+    if (this.gap && isPosition(event.position)) {
+      this.held.push(event);
+      return;
+    }
+    this.deliver(event, 'live');
     const settle = this.options.settleMs ?? 1500;
     if (settle > 0) {
       clearTimeout(this.settleTimer);
@@ -242,6 +272,7 @@ export class LiveFeed {
   }
 
   private readonly onSubscribed = () => {
+    this.subscriptions++;
     void this.refresh();
   };
 
@@ -262,6 +293,7 @@ export class LiveFeed {
         : pusherState === 'connecting' || pusherState === 'initialized'
           ? this.everConnected ? 'reconnecting' : 'connecting'
           : 'offline';
+    if (next !== 'connected') this.gap = true;
     if (next === 'connected') {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;
