@@ -20,12 +20,13 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
  * Connection-level failures of the database: the request may be retried once it is back.
  * Socket errors, SQLSTATE class 08 (connection exception), 57P01/57P02/57P03 (shut down,
  * crashed, starting), 53300 (too many connections), 57014 (a statement_timeout cut a query
- * short), and what pg itself says when a connection dies or none could be had in time.
+ * short), and what pg itself says when a connection dies, none could be had in time, or a
+ * server stopped answering (query_timeout).
  * Nothing is half-written: a transaction that lost its connection is rolled back by the server.
  */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
 const UNAVAILABLE_MESSAGES =
-  /timeout exceeded when trying to connect|Connection terminated|Connection ended unexpectedly|Client has encountered a connection error|not queryable|Cannot use a pool after calling end/i;
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Connection ended unexpectedly|Client has encountered a connection error|not queryable|Cannot use a pool after calling end/i;
 
 function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   if (typeof e !== 'object' || e === null || depth > 3) return false;

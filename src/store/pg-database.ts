@@ -11,6 +11,13 @@ export interface PgDatabaseOptions {
   connectionTimeoutMillis?: number;
   /** Server-side cap for any one statement (ms); keeps a stuck database from hanging requests. */
   statementTimeoutMillis?: number;
+  /**
+   * Client-side cap on waiting for any one answer (ms; default: the statement timeout + 2 s),
+   * for a server that stopped answering altogether (frozen, or cut off without a reset), where
+   * statement_timeout never fires. The connection is then cut; the server rolls back whatever
+   * it had open on it when it notices.
+   */
+  queryTimeoutMillis?: number;
 }
 
 const types = {
@@ -28,6 +35,35 @@ const types = {
 const STALE_PLAN = '0A000';
 const isStalePlan = (e: unknown) => (e as { code?: unknown } | null)?.code === STALE_PLAN;
 
+/** pg's error when no answer came within query_timeout. */
+const isReadTimeout = (e: unknown) => e instanceof Error && e.message === 'Query read timeout';
+
+/**
+ * Cuts the socket of a connection whose query got no answer in time: its query is still
+ * "active" in pg, so anything else sent on it (a ROLLBACK, the next request's query, a
+ * graceful end) would wait behind it.
+ */
+function cut(client: pg.ClientBase): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/** Ends a dedicated client; a graceful end waits for the server's answer, so one that stopped answering gets cut. */
+async function endClient(client: pg.Client): Promise<void> {
+  const timer = setTimeout(() => cut(client), 2_000);
+  await client.end().catch(() => {});
+  clearTimeout(timer);
+}
+
+/** Runs a query on one client; a query left unanswered cuts the connection. */
+async function guarded<T>(client: pg.ClientBase, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isReadTimeout(e)) cut(client);
+    throw e;
+  }
+}
+
 function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
   if (params.length === 0) return { text };
   const name = `sf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
@@ -36,17 +72,20 @@ function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
 
 /** Runs `fn` in a transaction on one client. */
 async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<T>): Promise<{ result: T; broken: boolean }> {
-  await client.query('BEGIN');
+  await guarded(client, () => client.query('BEGIN'));
   try {
     const result = await fn(clientSql(client));
-    await client.query('COMMIT');
+    await guarded(client, () => client.query('COMMIT'));
     return { result, broken: false };
   } catch (e) {
-    // A connection whose prepared statements went stale is dropped, not reused.
-    let broken = isStalePlan(e);
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
+    // A connection whose prepared statements went stale is dropped, not reused; one that
+    // stopped answering was cut, and the server rolls back when it notices.
+    let broken = isStalePlan(e) || isReadTimeout(e);
+    if (!isReadTimeout(e)) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
     if (broken) Object.assign(e as object, { connectionBroken: true });
     throw e;
   }
@@ -55,9 +94,9 @@ async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<
 function clientSql(client: pg.ClientBase): Sql {
   return {
     query: async <R extends object = Row>(text: string, params: readonly unknown[] = []) =>
-      (await client.query(prepared(text, params))).rows as R[],
+      (await guarded(client, () => client.query(prepared(text, params)))).rows as R[],
     exec: async (script: string) => {
-      await client.query(script);
+      await guarded(client, () => client.query(script));
     },
   };
 }
@@ -67,30 +106,37 @@ export class PgDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
   private readonly options: PgDatabaseOptions;
+  private readonly queryTimeoutMillis: number;
 
   constructor(options: PgDatabaseOptions) {
     this.options = options;
+    this.queryTimeoutMillis = options.queryTimeoutMillis ?? (options.statementTimeoutMillis ?? 15_000) + 2_000;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: options.statementTimeoutMillis ?? 15_000,
+      query_timeout: this.queryTimeoutMillis,
       // A peer that vanished without closing (a dead host, a cut network) is noticed by TCP.
       keepAlive: true,
       types,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+    // Nor may a checked-out one between two queries (pg-pool listens only while a client is
+    // idle): a server shutting down sends 57P01 to every session, busy or not. The query in
+    // flight, or the next one, fails instead, and the broken client is dropped on release.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   async query<T extends object = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     const client = await this.pool.connect();
     try {
-      const result = await client.query(prepared(text, params));
+      const result = await guarded(client, () => client.query(prepared(text, params)));
       client.release();
       return result.rows as T[];
     } catch (e) {
-      client.release(isStalePlan(e));
+      client.release(isStalePlan(e) || isReadTimeout(e));
       if (!isStalePlan(e)) throw e;
       return (await this.pool.query(text, params as unknown[])).rows as T[];
     }
@@ -118,6 +164,7 @@ export class PgDatabase implements Database {
       connectionString: this.options.connectionString,
       connectionTimeoutMillis: this.options.connectionTimeoutMillis ?? 5_000,
       statement_timeout: this.options.statementTimeoutMillis ?? 15_000,
+      query_timeout: this.queryTimeoutMillis,
       keepAlive: true,
       types,
     });
@@ -134,11 +181,11 @@ export class PgDatabase implements Database {
     try {
       const [row] = (await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEASE_NAMESPACE, key])).rows;
       if (!row?.ok) {
-        await client.end();
+        await endClient(client);
         return null;
       }
     } catch (e) {
-      await client.end().catch(() => {});
+      await endClient(client);
       throw e;
     }
     const sql = clientSql(client);
@@ -146,9 +193,7 @@ export class PgDatabase implements Database {
       ...sql,
       lost: gone,
       transaction: async (fn) => (await inTransaction(client, fn)).result,
-      release: async () => {
-        await client.end().catch(() => {});
-      },
+      release: () => endClient(client),
     };
   }
 
@@ -176,7 +221,7 @@ export class PgDatabase implements Database {
     void connect();
     return async () => {
       stopped = true;
-      await current?.end().catch(() => {});
+      if (current) await endClient(current);
     };
   }
 

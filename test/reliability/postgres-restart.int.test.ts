@@ -10,7 +10,7 @@ import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres 
 import { waitFor } from '../support/waiting.js';
 
 /**
- * PostgreSQL stopped and started again under two running StoreFlow nodes (a private server
+ * PostgreSQL stopped and started again (or frozen and thawed) under running StoreFlow nodes (a private server
  * of this test's own): a web node and a worker node, so the worker only hears of the web
  * node's commits through LISTEN/NOTIFY (polling is set to a minute, past the test's bounds).
  * While it is down, writes answer 503 DATABASE_UNAVAILABLE within the connect timeout and
@@ -103,5 +103,57 @@ if (unavailable && !isCI) console.warn(`skipped: ${unavailable}`);
       return row && row.total > 0 && row.open === 0;
     });
     expect(web.hasExited() || worker.hasExited()).toBe(false);
+  });
+
+  it('answers 503 within the bound while PostgreSQL answers nothing at all, and recovers when it does again', { timeout: 90_000 }, async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE storeflow_frozen');
+    await admin.end();
+    const frozenUrl = server.url.replace(/\/postgres$/, '/storeflow_frozen');
+    const frozenDb = new PgDatabase({ connectionString: frozenUrl, max: 2 });
+    try {
+      // No answers at all: statement_timeout never fires, so the bound is the client's (statement + 2 s).
+      const statementMs = 3_000;
+      const bound = statementMs + 2_000 + 5_000;
+      const node = await startNode({
+        DATABASE_URL: frozenUrl,
+        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+        DATABASE_STATEMENT_TIMEOUT_MS: String(statementMs),
+        PIPELINE_LEASE_RETRY_MS: '500',
+      });
+      const staff = await signIn(node.url, 'staff');
+      expect((await checkout(node.url)).status).toBe(201);
+      await waitForCheckpointPast(frozenDb, 'notifier', await logTail(frozenDb));
+
+      server.freeze();
+      try {
+        const failed = await checkout(node.url, 'checkout-while-frozen', bound);
+        expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+        expect(failed.body.error.code).toBe('DATABASE_UNAVAILABLE');
+        const ready = await call(node.url, 'GET', '/health/ready', { timeoutMs: bound });
+        expect(ready.status).toBe(503);
+        expect(ready.body).toMatchObject({ checks: { database: { status: 'down' } }, error: { code: 'NOT_READY' } });
+        expect((await call(node.url, 'GET', '/health', { timeoutMs: bound })).status).toBe(200);
+      } finally {
+        server.thaw();
+      }
+
+      await waitFor('the node to be ready again', async () => (await call(node.url, 'GET', '/health/ready')).status === 200);
+      const retried = await checkout(node.url, 'checkout-while-frozen');
+      expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+      const order = await findOrder(node.url, staff, retried.body.order.public_id);
+      expect((await moveOrder(node.url, staff, order.id, 'accepted', order.version)).status).toBe(200);
+      // The subscriptions' lease connections were frozen too: cut, given up, taken again.
+      const tail = await logTail(frozenDb);
+      for (const subscription of ['notifier', 'store-counters', 'broadcaster']) await waitForCheckpointPast(frozenDb, subscription, tail, 30_000);
+      const [counts] = await frozenDb.query<{ orders: number; created: number }>(
+        `SELECT (SELECT count(*) FROM orders)::int AS orders, (SELECT count(*) FROM events WHERE name = 'OrderCreated')::int AS created`,
+      );
+      expect(counts).toEqual({ orders: 2, created: 2 });
+      expect(node.hasExited()).toBe(false);
+    } finally {
+      await frozenDb.close();
+    }
   });
 });

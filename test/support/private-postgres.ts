@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,12 @@ export interface PrivatePostgres {
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts it again on the same port and waits until it accepts connections. */
   start(): Promise<void>;
+  /**
+   * SIGSTOPs the server and every backend: connections stay open but nothing answers, as
+   * with a hung host or a network that drops packets. `thaw()` (SIGCONT) resumes them.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stops it (if running) and deletes its folder. */
   destroy(): Promise<void>;
   /** The server log, for failure messages. */
@@ -77,7 +83,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         if (!/Is server running|no server running/i.test(String((e as { stderr?: string }).stderr ?? e))) throw e;
       });
     },
+    freeze() {
+      signalAll('SIGSTOP');
+    },
+    thaw() {
+      signalAll('SIGCONT');
+    },
     async destroy() {
+      signalAll('SIGCONT');
       await server.stop('immediate').catch(() => {});
       clusters.delete(data);
       rmSync(dir, { recursive: true, force: true });
@@ -90,6 +103,33 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       }
     },
   };
+  /** The postmaster (first line of postmaster.pid) and its children, signalled by pid. */
+  function signalAll(signal: NodeJS.Signals): void {
+    let postmaster: number;
+    try {
+      postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return;
+    }
+    let listing = '';
+    try {
+      listing = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' });
+    } catch {
+      // no children
+    }
+    const children = listing
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((pid) => pid > 0);
+    for (const pid of [postmaster, ...children]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
   await server.start();
   return server;
 }

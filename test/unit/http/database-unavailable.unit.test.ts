@@ -23,6 +23,7 @@ const UNAVAILABLE: Record<string, () => unknown> = {
   'statement timeout (57014)': () => pgError('57014', 'canceling statement due to statement timeout'),
   'connection terminated': () => new Error('Connection terminated unexpectedly'),
   'pool timeout': () => new Error('timeout exceeded when trying to connect'),
+  'no answer (query_timeout)': () => new Error('Query read timeout'),
   'refused on every address': () => new AggregateError([refused(), refused()], 'connect failed'),
   'wrapped in a cause': () => new Error('could not write the order', { cause: refused() }),
 };
