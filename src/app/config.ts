@@ -23,7 +23,7 @@ export const CONFIG_SCHEMA = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 120_000)
     .default(5000)
     .describe('Longest a request waits for a PostgreSQL connection (new or from a full pool) before answering 503 DATABASE_UNAVAILABLE'),
-  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(15_000).describe('Server-side limit on any one SQL statement (PostgreSQL statement_timeout)'),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(15_000).describe('Server-side limit on any one SQL statement (PostgreSQL statement_timeout); a server that does not answer at all is given up on 2 s later'),
   STOREFLOW_SEED_DEMO: bool.default(true).describe('Seed the demo merchant when the database is empty'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
   SESSION_TTL_HOURS: int(1, 24 * 30).default(12).describe('Dashboard session lifetime'),
