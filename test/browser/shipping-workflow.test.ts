@@ -110,6 +110,7 @@ describe.skipIf(!chromiumPresent())('customer checkout and the staff board, live
 
     await c.getByRole('button', { name: 'Mark delivered' }).click();
     await poll(() => step(shop, 'delivered').getAttribute('class')).toContain('current');
+    expect(await shop.getByTestId('shipped-banner').textContent()).toContain('Your order has been delivered.');
     await poll(() => c.count()).toBe(0);
     await screenshot(shop, 'tracking-delivered-phone');
 
