@@ -1,15 +1,18 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { killAllNodes, startNode } from '../support/cluster-processes.js';
 import { TEST_PUSHER_APP } from '../support/http-app.js';
-import { checkout } from '../support/node-http.js';
+import { call, checkout } from '../support/node-http.js';
 import { describeOnPostgres } from '../support/postgres-suite.js';
 import { RawClient } from '../support/realtime-clients.js';
 import { waitFor, within } from '../support/waiting.js';
 
 /**
- * SIGTERM on a node of two (every role, one PostgreSQL): its WebSockets are closed with a
- * 4200-range code (reconnect now, elsewhere), requests in flight are finished (every order
+ * SIGTERM on a node of two (every role, one PostgreSQL): readiness answers 503 first (seen
+ * while a client that ignores the close handshake holds the node's socket phase open), its
+ * WebSockets are closed with a 4200-range code (reconnect now, elsewhere), requests in flight are finished (every order
  * written was answered, every 201 was written), it exits 0, and its leases are released and
  * announced so the other node takes every subscription at once — its lease retry is set ten
  * minutes away, far past the test's bounds.
@@ -30,6 +33,8 @@ await describeOnPostgres('SIGTERM on one of two nodes [postgres, child processes
     });
     const second = await startNode({ ...env, STOREFLOW_SEED_DEMO: 'false' });
     const { client } = await RawClient.established(`ws://127.0.0.1:${first.port}/app/${TEST_PUSHER_APP.key}?protocol=7`);
+    const deaf = await deafWebSocket(first.port);
+    const deafClosed = new Promise<void>((resolve) => deaf.once('close', () => resolve()));
 
     // Checkouts in flight while the signal arrives: each is answered 201, or refused by a
     // server that no longer accepts (connection refused or reset; 503 from Fastify while closing).
@@ -46,10 +51,16 @@ await describeOnPostgres('SIGTERM on one of two nodes [postgres, child processes
     await waitFor('some checkouts to succeed', () => outcomes.filter((o) => o === 201).length >= 5);
     const exitCode = first.kill('SIGTERM');
 
+    const draining = await waitFor('readiness to answer 503 while the node drains', async () => {
+      const ready = await call(first.url, 'GET', '/health/ready', { timeoutMs: 2_000 });
+      return ready.status === 503 ? ready.body : undefined;
+    }, 15_000);
+    expect(draining).toMatchObject({ draining: true, error: { code: 'NOT_READY', details: { draining: true } } });
     const closed = await within(client.closed, 'the socket to be closed', 15_000);
     expect(closed.code).toBeGreaterThanOrEqual(4200);
     expect(closed.code).toBeLessThan(4300);
     expect(await exitCode).toBe(0);
+    await within(deafClosed, 'the node to cut the deaf socket', 5_000);
     await Promise.all(load);
 
     await waitFor('the second node to hold every subscription', async () =>
@@ -62,3 +73,37 @@ await describeOnPostgres('SIGTERM on one of two nodes [postgres, child processes
     expect(row?.n).toBe(answered);
   });
 });
+
+/**
+ * A WebSocket client that completes the handshake and then never answers anything, not even
+ * the close frame: the node waits for it (up to its socket grace) before going on with its
+ * shutdown, which keeps the draining phase open long enough to observe.
+ */
+async function deafWebSocket(port: number): Promise<Socket> {
+  const socket = connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => {
+        socket.write(
+          [
+            `GET /app/${TEST_PUSHER_APP.key}?protocol=7 HTTP/1.1`,
+            `Host: 127.0.0.1:${port}`,
+            'Upgrade: websocket',
+            'Connection: Upgrade',
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+            'Sec-WebSocket-Version: 13',
+            '',
+            '',
+          ].join('\r\n'),
+        );
+      });
+      socket.once('data', (d) => (d.toString('latin1').startsWith('HTTP/1.1 101') ? resolve() : reject(new Error(d.toString('latin1').slice(0, 100)))));
+    }),
+    'a deaf WebSocket handshake',
+    10_000,
+  );
+  // Reads (and ignores) whatever comes, so the end of the connection is seen; answers nothing.
+  socket.on('data', () => {});
+  return socket;
+}
