@@ -93,4 +93,25 @@ describe.skipIf(!chromiumPresent())('the board without its WebSocket', () => {
     for (const o of [a, b]) expect(await card(page, o.public_id).count()).toBe(1);
     expect(sam.problems).toEqual([]);
   }, 150_000);
+
+  it('works by polling alone when no real-time connection can be set up at all', async () => {
+    const kiosk = await openBrowser(app.baseUrl, { width: 1024, height: 768 });
+    try {
+      const page = kiosk.page;
+      await page.route('**/api/client-config', (route) => route.abort());
+      await page.goto('/login');
+      await page.getByLabel('Email').fill('staff@demo.storeflow.test');
+      await page.getByLabel('Password').fill('storeflow-demo');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL('**/board');
+      await poll(() => page.getByTestId('connection').getAttribute('data-state')).toBe('offline');
+      let order = await placeOrder(app.http, staff, { type: 'pickup' });
+      await poll(() => card(page, order.public_id).count()).toBe(1);
+      order = await moveTo(app.http, staff, order, 'accepted');
+      await poll(() => card(page, order.public_id).getAttribute('data-status')).toBe('accepted');
+      expect(kiosk.problems.filter((p) => !p.includes('client-config'))).toEqual([]);
+    } finally {
+      await kiosk.close();
+    }
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js';
+import type { PusherLike } from '../realtime/index.js';
 import type { ClientConfig } from './types.js';
 import { get } from './http.js';
 
@@ -30,4 +31,15 @@ export async function createEcho(csrfToken: string | null): Promise<Echo<'pusher
     },
   });
   return new Echo({ broadcaster: 'pusher', client });
+}
+
+/** A connection that never comes up: a LiveFeed given it polls the catch-up read. */
+export function withoutSocket(): PusherLike {
+  const channel = { subscribed: false, bind: () => undefined, unbind: () => undefined };
+  return {
+    connection: { state: 'unavailable', bind: () => undefined, unbind: () => undefined },
+    subscribe: () => channel,
+    unsubscribe: () => undefined,
+    channel: () => undefined,
+  };
 }
