@@ -60,8 +60,14 @@ describe.skipIf(!chromiumPresent())('leaving and overriding the workflow from th
     await poll(() => c.count()).toBe(0);
     expect(await statusOf(cancelMe.public_id)).toBe('cancelled');
 
-    // Override pending → ready, skipping steps; audited as an override with its reason.
+    // A step by keyboard: the card moves column and the keyboard stays on it.
     const o = card(page, overrideMe.public_id);
+    await o.getByRole('button', { name: 'Accept' }).focus();
+    await page.keyboard.press('Enter');
+    await poll(() => o.getAttribute('data-status')).toBe('accepted');
+    await poll(() => page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Start preparing');
+
+    // Override accepted → ready, skipping a step; audited as an override with its reason.
     await o.getByRole('button', { name: 'Override…' }).click();
     await o.getByLabel('New status').selectOption('ready');
     await o.getByLabel('Reason').fill('Made at the counter already');
