@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { buildHttp } from '../http/build-http.js';
 import { broadcastingRoutes } from '../http/routes/broadcasting-routes.js';
 import { clientRoutes } from '../http/routes/client-routes.js';
@@ -99,7 +100,11 @@ export interface StoreFlowOptions {
 export async function createStoreFlow(config: Config, options: StoreFlowOptions = {}): Promise<StoreFlow> {
   // Credentials and the apps file first: a bad one stops the start before anything is opened.
   const pusher = await storeflowPusherApp(config);
-  const realtime = config.roles.has('realtime') ? await createRealtimeRole(config, { own: pusher, logger: () => http.log }) : null;
+  // Parts made before the HTTP server (whose logger everything shares once it exists) may
+  // log early — a Redis that is down at start does — so they log through this.
+  let appLog: FastifyBaseLogger = pino(options.logger === false ? { enabled: false } : { level: config.LOG_LEVEL });
+  const logger = () => appLog;
+  const realtime = config.roles.has('realtime') ? await createRealtimeRole(config, { own: pusher, logger }) : null;
   const db = options.db ?? (await openDatabase(config));
   const clock = options.clock ?? systemClock;
   await migrate(db);
@@ -124,12 +129,12 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...broadcaster, ...(options.subscribers ?? [])];
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
   let logError: (subscription: string, err: unknown) => void = () => {};
-  const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => http.log.warn(o, m) } });
+  const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => logger().warn(o, m) } });
   if (realtime) {
     const redis = realtime.redis;
     metrics.observeRealtime({ counters: realtime.node.counters, webhooks: () => realtime.webhooks.stats(), ...(redis && { redis: () => redis.stats() }) });
   }
-  const deliveries = createDeliveryWorker(config, { db, log, clock, logger: () => http.log });
+  const deliveries = createDeliveryWorker(config, { db, log, clock, logger });
   // Subscribers that fill the outbox wake the delivery worker once their transaction has committed.
   const enqueuers = new Set([notifier.name, merchantWebhooks.name]);
   const observer: PipelineObserver = {
@@ -194,6 +199,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       commandRateLimit: { max: config.RATE_LIMIT_COMMANDS_PER_MINUTE, timeWindow: minute },
     },
   });
+  appLog = http.log;
   logError = (subscription, err) => http.log.error({ err, subscription }, 'subscription error');
 
   let started = false;

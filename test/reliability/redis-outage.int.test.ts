@@ -87,6 +87,23 @@ await describeWithPrivateRedis('Redis failing under running nodes [postgres, pri
     expect(ready.body).toMatchObject({ status: 'degraded', checks: { database: { status: 'up' }, redis: { required: false, status: 'down' } } });
   });
 
+  it('starts, and takes orders, with REDIS_URL pointing at a Redis that is not running', { timeout: 60_000 }, async () => {
+    redis = await startPrivateRedis();
+    await redis.stop('SIGKILL');
+    const node = await startNode({ DATABASE_URL: database().url!, REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'outage-c:', STOREFLOW_SEED_DEMO: 'false' });
+    const staff = await signIn(node.url, 'staff');
+    const created = await checkout(node.url);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const order = await findOrder(node.url, staff, created.body.order.public_id);
+    expect((await moveOrder(node.url, staff, order.id, 'accepted', order.version)).status).toBe(200);
+    const ready = await call(node.url, 'GET', '/health/ready');
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'degraded', checks: { redis: { status: 'down' } } });
+    // Once Redis is there, the node joins by itself: readiness is whole again.
+    await redis.start();
+    await waitFor('readiness to see Redis', async () => (await call(node.url, 'GET', '/health/ready')).body.status === 'ready', 30_000);
+  });
+
   it('keeps taking orders while Redis is stopped under load, and broadcasting resumes by itself when it is back', { timeout: 120_000 }, async () => {
     redis = await startPrivateRedis();
     dir = mkdtempSync(join(tmpdir(), 'storeflow-screens-'));

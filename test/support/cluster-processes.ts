@@ -45,6 +45,7 @@ export const NODE_ENV = {
   LOG_LEVEL: 'info',
 };
 
+const EXITED = Symbol('exited');
 const running = new Set<NodeProcess>();
 // A test process that dies without its afterEach leaves no node behind.
 process.once('exit', () => {
@@ -95,15 +96,10 @@ export async function startNode(env: Record<string, string>, args: string[] = []
     exited,
     hasExited: () => gone,
     async waitForLine(pattern, timeoutMs = 30_000) {
-      return waitFor(
-        `node ${child.pid} to print ${pattern}`,
-        () => {
-          const line = lines.find((l) => pattern.test(l));
-          if (!line && gone) throw new Error(`node exited; output: ${out.slice(-2_000)}`);
-          return line;
-        },
-        timeoutMs,
-      );
+      // A node that exited fails the wait at once (waitFor itself would retry a throw until its timeout).
+      const found = await waitFor(`node ${child.pid} to print ${pattern}`, () => lines.find((l) => pattern.test(l)) ?? (gone ? EXITED : undefined), timeoutMs);
+      if (found === EXITED) throw new Error(`node ${child.pid} exited before printing ${pattern}; output: ${out.slice(-3_000)}`);
+      return found;
     },
     async kill(signal = 'SIGKILL') {
       if (!gone) child.kill(signal);
