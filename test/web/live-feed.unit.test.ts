@@ -155,6 +155,31 @@ describe('LiveFeed rules', () => {
     expect(f.position).toBe('1.4');
   });
 
+  it('keeps holding when the socket is back but the channel is not yet subscribed again', async () => {
+    let log = [ev('2.1')];
+    let release: () => void = () => {};
+    let slow = false;
+    const f = feed(async () => {
+      if (slow) await new Promise<void>((r) => (release = r));
+      return { events: log, checkpoint: log.at(-1)?.position ?? '0.0' };
+    });
+    f.start();
+    const channel = await subscribed();
+    slow = true;
+    void f.refresh();
+    pusher.setState('connecting');
+    pusher.setState('connected');
+    release();
+    await flush();
+    channel.emit('OrderStatusUpdated', { position: '2.3' });
+    expect(got.map((g) => g.position)).toEqual(['2.1']);
+    slow = false;
+    log = [ev('2.1'), ev('2.2')];
+    channel.emit('pusher:subscription_succeeded', {});
+    await flush();
+    expect(got.map((g) => g.position)).toEqual(['2.1', '2.2', '2.3']);
+  });
+
   it('delivers held live events anyway when the read after the reconnect fails', async () => {
     let fail = false;
     const f = feed(() => {

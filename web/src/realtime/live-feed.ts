@@ -131,7 +131,9 @@ export class LiveFeed {
   private readonly listeners = new Map<string, (data: any) => void>();
   /** True until a read begun after the latest subscription has caught up: hold live events. */
   private gap = true;
+  /** Subscription successes so far, and their count when the gap last opened. */
   private subscriptions = 0;
+  private gapOpenedAt = 0;
   private readonly held: FeedEvent[] = [];
   readonly stats: FeedStats = { live: 0, caughtUp: 0, duplicates: 0, reads: 0 };
 
@@ -202,7 +204,8 @@ export class LiveFeed {
       const subscription = this.subscriptions;
       try {
         await this.readToEnd();
-        const readAfterSubscribing = subscription > 0 && subscription === this.subscriptions && this.current === 'connected';
+        const readAfterSubscribing =
+          subscription > this.gapOpenedAt && subscription === this.subscriptions && this.current === 'connected';
         if (this.gap && readAfterSubscribing) {
           this.gap = false;
           this.releaseHeld();
@@ -293,7 +296,10 @@ export class LiveFeed {
         : pusherState === 'connecting' || pusherState === 'initialized'
           ? this.everConnected ? 'reconnecting' : 'connecting'
           : 'offline';
-    if (next !== 'connected') this.gap = true;
+    if (next !== 'connected') {
+      this.gap = true;
+      this.gapOpenedAt = this.subscriptions;
+    }
     if (next === 'connected') {
       clearInterval(this.pollTimer);
       this.pollTimer = undefined;
