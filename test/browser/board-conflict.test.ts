@@ -26,6 +26,10 @@ describe.skipIf(!chromiumPresent())('two staff on one card', () => {
 
   it('one wins; the other sees the conflict notice and the fresh card', async () => {
     await Promise.all([signIn(sam.page, 'staff@demo.storeflow.test'), signIn(marco.page, 'manager@demo.storeflow.test')]);
+    // Each sees the other on the board (presence channel of the store).
+    for (const p of [sam, marco]) {
+      await poll(() => p.page.getByTestId('on-shift').textContent()).toMatch(/Marco Manager.*Sam Staff/);
+    }
     const order = await placeOrder(app.http, staff, { type: 'pickup' });
     const samCard = card(sam.page, order.public_id);
     const marcoCard = card(marco.page, order.public_id);
