@@ -77,6 +77,9 @@ return 0
  * ARGV: prefix, node ('' = the first expired node, if any). Removes the node from the
  * registry and everything it held, atomically (so one reaper wins).
  * -> {node, {{'c', app, channel, before, after} | {'p', app, channel, user}}...} or {}.
+ * Each entry is released under pcall: a script that raises keeps the writes made before
+ * the error (no rollback), so one key of the wrong type must not leave the registry entry
+ * gone and the rest of the node's share (and its index) in Redis for ever.
  */
 const RELEASE = `
 local node = ARGV[2]
@@ -87,27 +90,32 @@ if node == '' then
 end
 redis.call('ZREM', nodesKey(), node)
 local out = {}
+local function releaseCount(a, c)
+  local subs = subsKey(a, c)
+  local before = sum(redis.call('HVALS', subs))
+  redis.call('HDEL', subs, node)
+  local after = sum(redis.call('HVALS', subs))
+  if after <= 0 then redis.call('SREM', occupiedKey(a), c) end
+  if before ~= after then table.insert(out, {'c', a, c, before, after}) end
+end
+local function releaseMember(a, c, u)
+  local pu = puKey(a, c)
+  local held = (tonumber(redis.call('HGET', pu, u)) or 1) - 1
+  if held > 0 then
+    redis.call('HSET', pu, u, held)
+  else
+    redis.call('HDEL', pu, u)
+    redis.call('HDEL', piKey(a, c), u)
+    table.insert(out, {'p', a, c, u})
+  end
+end
 for _, raw in ipairs(redis.call('SMEMBERS', nodeKey(node))) do
   local ok, e = pcall(cjson.decode, raw)
   if ok and type(e) == 'table' and type(e[2]) == 'string' and type(e[3]) == 'string' then
-    local a, c = e[2], e[3]
     if e[1] == 'c' then
-      local subs = subsKey(a, c)
-      local before = sum(redis.call('HVALS', subs))
-      redis.call('HDEL', subs, node)
-      local after = sum(redis.call('HVALS', subs))
-      if after <= 0 then redis.call('SREM', occupiedKey(a), c) end
-      if before ~= after then table.insert(out, {'c', a, c, before, after}) end
+      pcall(releaseCount, e[2], e[3])
     elseif e[1] == 'p' and type(e[4]) == 'string' then
-      local u, pu = e[4], puKey(a, c)
-      local held = (tonumber(redis.call('HGET', pu, u)) or 1) - 1
-      if held > 0 then
-        redis.call('HSET', pu, u, held)
-      else
-        redis.call('HDEL', pu, u)
-        redis.call('HDEL', piKey(a, c), u)
-        table.insert(out, {'p', a, c, u})
-      end
+      pcall(releaseMember, e[2], e[3], e[4])
     end
   end
 end
