@@ -69,6 +69,11 @@ export class Pipeline {
       if (payload.startsWith(RELEASED)) {
         const name = payload.slice(RELEASED.length);
         this.runners.find((r) => r.name === name)?.leaseReleased();
+      } else if (payload === '') {
+        // (Re)connected: commits and releases announced while we were not listening are lost,
+        // so look for events, and try each lease we do not hold, once now.
+        this.wakeup.notify();
+        for (const r of this.runners) r.leaseReleased();
       } else if (payload !== this.holderId) this.wakeup.notify();
     });
     for (const r of this.runners) r.start();

@@ -38,7 +38,8 @@ export interface Database extends Transactional {
   tryLease(key: string): Promise<Lease | null>;
   /**
    * Calls `onNotify` for every NOTIFY on `channel` from any process. A hint only: delivery
-   * is not guaranteed (a dropped connection re-listens, missing what came meanwhile).
+   * is not guaranteed (a dropped connection re-listens, missing what came meanwhile), so
+   * after every (re)connection it calls `onNotify('')` once: "you may have missed something".
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

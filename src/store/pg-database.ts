@@ -193,7 +193,13 @@ export class PgDatabase implements Database {
       ...sql,
       lost: gone,
       transaction: async (fn) => (await inTransaction(client, fn)).result,
-      release: () => endClient(client),
+      release: async () => {
+        // Unlock first: ending the session frees the lock too, but only once the server has
+        // finished with the session, after our end() has returned. Whoever is told "released"
+        // next must find it free.
+        await guarded(client, () => client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_NAMESPACE, key])).catch(() => {});
+        await endClient(client);
+      },
     };
   }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PgDatabase } from '../../src/store/index.js';
+import { PgDatabase, migrate } from '../../src/store/index.js';
 import { killAllNodes, startNode } from '../support/cluster-processes.js';
 import { isCI } from '../support/databases.js';
 import { expectErrorBody } from '../support/http-app.js';
@@ -8,6 +8,7 @@ import { call, checkout, findOrder, moveOrder, signIn } from '../support/node-ht
 import { logTail, waitForCheckpointPast } from '../support/pipeline-harness.js';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 import { waitFor } from '../support/waiting.js';
+import { killAllWorkers, startedWorker } from '../support/worker-processes.js';
 
 /**
  * PostgreSQL stopped and started again (or frozen and thawed) under running StoreFlow nodes (a private server
@@ -103,6 +104,36 @@ if (unavailable && !isCI) console.warn(`skipped: ${unavailable}`);
       return row && row.total > 0 && row.open === 0;
     });
     expect(web.hasExited() || worker.hasExited()).toBe(false);
+  });
+
+  it('hands a lease released right after a restart to the standby, though its LISTEN was not back yet', { timeout: 60_000 }, async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE storeflow_leases');
+    await admin.end();
+    const leasesUrl = server.url.replace(/\/postgres$/, '/storeflow_leases');
+    const leasesDb = new PgDatabase({ connectionString: leasesUrl, max: 1 });
+    await migrate(leasesDb);
+    await leasesDb.close();
+    try {
+      const holder = await startedWorker({ DATABASE_URL: leasesUrl, LEASE_RETRY_MS: '100' });
+      await holder.waitForLine('lease');
+      // The standby would next try the lease in ten minutes: only the announcement, or its
+      // LISTEN coming back, may wake it.
+      const standby = await startedWorker({ DATABASE_URL: leasesUrl, LEASE_RETRY_MS: '600000' });
+
+      await server.stop('fast');
+      await server.start();
+      // The holder takes its lease again at once (it retries every 50 ms) and is stopped
+      // straight away: its announcement goes out while the standby's LISTEN (retried every
+      // second) is most likely still down.
+      await holder.waitForLine('lease', 2, 15_000);
+      await holder.kill('SIGTERM');
+      expect(await holder.exited).toBe(0);
+      await standby.waitForLine('lease', 1, 15_000);
+    } finally {
+      await killAllWorkers();
+    }
   });
 
   it('answers 503 within the bound while PostgreSQL answers nothing at all, and recovers when it does again', { timeout: 90_000 }, async () => {
