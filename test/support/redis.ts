@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { isCI } from './databases.js';
@@ -137,9 +140,16 @@ process.once('exit', () => {
   for (const child of privateServers) child.kill('SIGKILL');
 });
 
-/** Starts a private Redis; call stop() when done (afterAll). */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * Starts a private Redis; call stop() when done (afterAll). `persistent`: an append-only
+ * file in a temporary directory of its own, so a restart (stop with SIGTERM, start) keeps
+ * the data, as a production Redis with AOF or a promoted replica would.
+ */
+export async function startPrivateRedis(options: { persistent?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const persistence = options.persistent
+    ? ['--appendonly', 'yes', '--dir', mkdtempSync(join(tmpdir(), 'sftest-redis-'))]
+    : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   let exited = true;
   let out = '';
@@ -148,7 +158,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     if (child && !exited) return;
     out = '';
     exited = false;
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;

@@ -5,7 +5,8 @@ import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
 import { frames } from '../protocol/frames.js';
-import { connectWithin, createRedisConnection, quit, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
+import { performance } from 'node:perf_hooks';
+import { connectWithin, createRedisConnection, quit, REDIS_RECONNECT_MAX_MS, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { AppClusterState, ClusterState, LocalChannels, NodeView } from './cluster-state.js';
 import { RedisAppState, type RedisClusterContext } from './redis-app-state.js';
 import { ClusterKeys } from './redis-cluster-keys.js';
@@ -70,6 +71,8 @@ export class RedisClusterState implements ClusterState {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private registered = false;
+  /** Since when (performance.now) this node's heartbeats have succeeded without a break. */
+  private healthySince: number | undefined;
   private dirty = false;
   private stopped = false;
   private readonly ctx: RedisClusterContext;
@@ -84,6 +87,7 @@ export class RedisClusterState implements ClusterState {
     this.cacheTtlMs = options.cacheTtlMs ?? CLUSTER_DEFAULTS.cacheTtlMs;
     this.redis = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:state` }, 'command');
     reportOutages(this.redis, (e) => this.onError(e));
+    this.redis.on('close', () => (this.healthySince = undefined));
     this.scripts = new ClusterScripts(this.redis, this.keys.prefix);
     this.ctx = {
       nodeId: this.nodeId,
@@ -164,14 +168,25 @@ export class RedisClusterState implements ClusterState {
     this.redis.disconnect();
   }
 
-  /** One heartbeat, then a resync if needed, then reaping (at most 10 dead nodes a tick). */
+  /**
+   * One heartbeat, then a resync if needed, then reaping (at most 10 dead nodes a tick) —
+   * only once this node's own heartbeats have gone through for `reapGraceMs` without a
+   * break. A registration that expired while this node could not reach Redis says nothing
+   * about that node: when Redis comes back from an outage longer than the TTL with its data
+   * (persistence, a promoted replica) every node's registration has expired, and the first
+   * node back would otherwise reap all the live others — member_removed to every client,
+   * channel_vacated webhooks, then everything joined and occupied again. Every live node is
+   * back within the reconnect backoff and heartbeats within a TTL of that.
+   */
   private tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.ticking ??= (async () => {
       try {
         const known = await this.track(this.scripts.run('heartbeat', this.nodeId, this.nodeTtlMs));
+        this.healthySince ??= performance.now();
         if ((known !== 1 && this.registered) || this.dirty) await this.resync();
         this.registered = true;
+        if (this.healthySince === undefined || performance.now() - this.healthySince < this.reapGraceMs) return;
         for (let i = 0; i < 10 && (await this.release('')); i += 1) this.counters.reaped += 1;
       } catch (error) {
         this.failed(error);
@@ -180,6 +195,11 @@ export class RedisClusterState implements ClusterState {
       }
     })();
     return this.ticking;
+  }
+
+  /** How long this node's heartbeats must have gone through before it reaps anyone. */
+  private get reapGraceMs(): number {
+    return this.nodeTtlMs + REDIS_RECONNECT_MAX_MS;
   }
 
   private async resync(): Promise<void> {
@@ -244,6 +264,7 @@ export class RedisClusterState implements ClusterState {
       this.onError(error);
       return;
     }
+    this.healthySince = undefined;
     // Once per outage: every step fails while Redis is away (the counter has them all).
     if (!this.dirty) this.onError(error);
     this.dirty = true;

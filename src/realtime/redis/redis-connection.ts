@@ -16,6 +16,8 @@ export interface RedisConnectionOptions {
 }
 
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;
+/** The longest a broken connection waits between attempts to reconnect. */
+export const REDIS_RECONNECT_MAX_MS = 1_000;
 
 export function createRedisConnection(o: RedisConnectionOptions, role: 'command' | 'subscriber'): Redis {
   const client = new Redis(o.url, {
@@ -26,7 +28,7 @@ export function createRedisConnection(o: RedisConnectionOptions, role: 'command'
     // A subscriber queues its SUBSCRIBE until connected; a command connection refuses instead.
     enableOfflineQueue: role === 'subscriber',
     autoResubscribe: true,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    retryStrategy: (attempt) => Math.min(attempt * 100, REDIS_RECONNECT_MAX_MS),
     ...(o.name !== undefined && { connectionName: o.name.replace(/[^A-Za-z0-9_.:-]/g, '_') }),
   });
   return client;
