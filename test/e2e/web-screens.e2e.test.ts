@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuild } from '../../scripts/build-web.js';
+import { ensureWebBuild, sourceHash } from '../../scripts/build-web.js';
+import { WEB_DIST_DIR } from '../../src/app/storeflow.js';
 import { installErrorHandler } from '../../src/http/error-handler.js';
 import { webRoutes } from '../../src/http/routes/web-routes.js';
 import { expectError, login, moveTo, placeOrder, startTestApp, TEST_PUSHER_APP, type Session, type TestApp } from '../support/http-app.js';
@@ -20,6 +21,11 @@ describe('the screens, served by the web role', () => {
   }, 120_000);
   afterAll(async () => {
     await t?.close();
+  });
+
+  it('is built once: the stamp holds the hash of the sources, and a second start does not rebuild', async () => {
+    expect((await readFile(join(WEB_DIST_DIR, '.build-stamp'), 'utf8')).trim()).toBe(await sourceHash());
+    expect(await ensureWebBuild({ quiet: true })).toBe(false);
   });
 
   it('answers index.html, never cached, for every screen URL', async () => {
