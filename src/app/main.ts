@@ -63,6 +63,10 @@ async function start(config: Config): Promise<void> {
     { app_id: pusher.id, key: pusher.key, credentials: source === 'env' ? 'PUSHER_APP_* environment' : file, apps: app.realtime?.apps.length },
     `Pusher-compatible WebSockets at ${address.replace(/^http/, 'ws')}/app/${pusher.key}`,
   );
+  if (config.roles.has('web')) {
+    const store = app.seeded?.storeIds[0] ?? 1;
+    log.info(`Screens: ${address}/board (staff sign-in), ${address}/shop/${store} (storefront), ${address}/monitor (owners)`);
+  }
   if (source === 'file' && app.db.kind === 'postgres') {
     log.warn('PUSHER_APP_ID/KEY/SECRET are not set: every node of a cluster must share them, or auth signed by one node fails on another');
   }
