@@ -15,6 +15,14 @@ export interface RedisClusterContext {
   counted(appId: string, channel: string, before: number, after: number): void;
   /** Announce a member change to every node (this one included) and report it once. */
   announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): void;
+  /**
+   * The last two arguments of a JOIN / LEAVE script: the fan-out channel and the member
+   * message the script publishes itself when it decides the change (so every node hears a
+   * user's changes in Redis' order, whichever nodes made them).
+   */
+  memberMessage(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): [string, Buffer];
+  /** A JOIN / LEAVE script decided and published a member change: report it (once per cluster). */
+  memberChanged(appId: string, channel: string, change: 'added' | 'removed', userId: string): void;
   /** A Redis step failed: report it and resynchronise this node's share when Redis is back. */
   failed(error: unknown): void;
   /** Runs `work` as one tracked step (stop() waits for steps in flight). */
@@ -62,13 +70,14 @@ export class RedisAppState implements AppClusterState {
           infoJson,
           PRESENCE_LIMITS.maxMembers,
           entry.member(this.appId, channel, userId),
+          ...this.ctx.memberMessage(this.appId, channel, 'added', userId, info, socketId),
         ),
       )
       .then(
         (reply) => {
           const [first, flat] = Array.isArray(reply) ? reply : [0, []];
           if (first === -1) throw new PresenceFullError(channel);
-          if (first === 1) this.ctx.announce(this.appId, channel, 'added', userId, info, socketId);
+          if (first === 1) this.ctx.memberChanged(this.appId, channel, 'added', userId);
           return membersOf(Array.isArray(flat) ? flat : []);
         },
         (error: unknown) => {
@@ -81,10 +90,18 @@ export class RedisAppState implements AppClusterState {
   }
 
   memberLeft(channel: string, userId: string): void {
-    const leaving = this.ctx.scripts.run('leave', this.ctx.nodeId, this.appId, channel, userId, entry.member(this.appId, channel, userId));
+    const leaving = this.ctx.scripts.run(
+      'leave',
+      this.ctx.nodeId,
+      this.appId,
+      channel,
+      userId,
+      entry.member(this.appId, channel, userId),
+      ...this.ctx.memberMessage(this.appId, channel, 'removed', userId),
+    );
     this.ctx.track(leaving).then(
       (last) => {
-        if (last === 1) this.ctx.announce(this.appId, channel, 'removed', userId);
+        if (last === 1) this.ctx.memberChanged(this.appId, channel, 'removed', userId);
       },
       (error: unknown) => {
         this.ctx.failed(error);

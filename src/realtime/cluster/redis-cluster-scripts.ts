@@ -27,8 +27,11 @@ return {before, after}
 `;
 
 /**
- * ARGV: prefix, node, app, channel, user, info, max members, index entry
- * -> {1 if new to the cluster else 0 (-1: channel full), flat HGETALL of the member infos}.
+ * ARGV: prefix, node, app, channel, user, info, max members, index entry, fan-out channel,
+ * member_added message -> {1 if new to the cluster else 0 (-1: channel full), flat HGETALL
+ * of the member infos}. The message is published here, by the script that decided it, so
+ * every node hears member changes in the order Redis made them (a publish by the node after
+ * the reply could overtake, or be overtaken by, another node's).
  */
 const JOIN = `
 local node, a, c, u, info, max, e = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
@@ -44,12 +47,16 @@ if redis.call('SADD', idx, e) == 1 then
   if held == 1 then
     redis.call('HSET', pi, u, info)
     first = 1
+    if ARGV[9] ~= '' then redis.call('PUBLISH', ARGV[9], ARGV[10]) end
   end
 end
 return {first, redis.call('HGETALL', pi)}
 `;
 
-/** ARGV: prefix, node, app, channel, user, index entry -> 1 if that was the user's last node. */
+/**
+ * ARGV: prefix, node, app, channel, user, index entry, fan-out channel, member_removed
+ * message -> 1 if that was the user's last node (the message is then published, as JOIN's).
+ */
 const LEAVE = `
 local node, a, c, u, e = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 if redis.call('SREM', nodeKey(node), e) == 0 then return 0 end
@@ -61,6 +68,7 @@ if held > 0 then
 end
 redis.call('HDEL', pu, u)
 redis.call('HDEL', piKey(a, c), u)
+if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
 return 1
 `;
 
@@ -141,7 +149,7 @@ export class ClusterScripts {
     }
   }
 
-  async run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
+  async run(name: ScriptName, ...args: Array<string | number | Buffer>): Promise<unknown> {
     const { body, sha } = this.bodies.get(name)!;
     try {
       return await this.redis.evalsha(sha, 0, this.prefix, ...args);

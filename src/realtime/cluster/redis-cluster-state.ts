@@ -4,6 +4,8 @@ import { ReplyError, type Redis } from 'ioredis';
 import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
+import { encodeFanoutMessage } from '../fanout/fanout-codec.js';
+import { fanoutChannelOf } from '../fanout/redis-fanout.js';
 import { frames } from '../protocol/frames.js';
 import { performance } from 'node:perf_hooks';
 import { connectWithin, createRedisConnection, quit, REDIS_RECONNECT_MAX_MS, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
@@ -15,7 +17,11 @@ import { RedisRealtimeControl } from './redis-realtime-control.js';
 import { resyncNode } from './redis-resync.js';
 
 export interface RedisClusterStateOptions extends RedisConnectionOptions {
-  /** The fan-out of the same cluster (member and count messages travel on it). */
+  /**
+   * The fan-out of the same cluster (count messages and a reaped node's member_removed
+   * travel on it). A RedisFanout with the same prefix: presence scripts publish their member
+   * messages on its channel themselves.
+   */
   fanout: Fanout;
   /** Key prefix; the same as the fan-out's. Default `storeflow:rt:`. */
   prefix?: string;
@@ -57,6 +63,7 @@ export interface RedisClusterStats {
 export class RedisClusterState implements ClusterState {
   readonly nodeId: string;
   readonly keys: ClusterKeys;
+  private readonly fanoutChannel: string;
   private readonly redis: Redis;
   private readonly scripts: ClusterScripts;
   private readonly fanout: Fanout;
@@ -80,6 +87,7 @@ export class RedisClusterState implements ClusterState {
   constructor(options: RedisClusterStateOptions) {
     this.nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.keys = new ClusterKeys(options.prefix ?? 'storeflow:rt:');
+    this.fanoutChannel = fanoutChannelOf(this.keys.prefix);
     this.fanout = options.fanout;
     this.onError = options.onError ?? (() => {});
     this.heartbeatMs = options.heartbeatMs ?? CLUSTER_DEFAULTS.heartbeatMs;
@@ -96,6 +104,11 @@ export class RedisClusterState implements ClusterState {
       redis: this.redis,
       counted: (appId, channel, before, after) => this.counted(appId, channel, before, after),
       announce: (appId, channel, change, userId, info, exclude) => this.announce(appId, channel, change, userId, info, exclude),
+      memberMessage: (appId, channel, change, userId, info, exclude) => [
+        this.fanoutChannel,
+        encodeFanoutMessage({ kind: 'member', appId, channel, change, userId, userInfo: this.userInfo(change, info), excludeSocketId: exclude }),
+      ],
+      memberChanged: (appId, channel, change, userId) => this.reportMember(appId, channel, change, userId),
       failed: (error) => this.failed(error),
       track: (work) => this.track(work),
     };
@@ -241,10 +254,18 @@ export class RedisClusterState implements ClusterState {
     });
   }
 
+  private reportMember(appId: string, channel: string, change: 'added' | 'removed', userId: string): void {
+    this.node?.channelsOf(appId)?.report({ name: change === 'added' ? 'member_added' : 'member_removed', channel, user_id: userId });
+  }
+
+  private userInfo(change: 'added' | 'removed', info: unknown): string | undefined {
+    return change === 'added' ? JSON.stringify(info ?? {}) : undefined;
+  }
+
   private announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, exclude?: string): void {
     const local = this.node?.channelsOf(appId);
-    local?.report({ name: change === 'added' ? 'member_added' : 'member_removed', channel, user_id: userId });
-    const userInfo = change === 'added' ? JSON.stringify(info ?? {}) : undefined;
+    this.reportMember(appId, channel, change, userId);
+    const userInfo = this.userInfo(change, info);
     this.fanout.publish({ kind: 'member', appId, channel, change, userId, userInfo, excludeSocketId: exclude }).catch((error: unknown) => {
       // Redis is down: at least this node's subscribers hear it.
       this.onError(error);

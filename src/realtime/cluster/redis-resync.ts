@@ -23,9 +23,9 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
         const member = entry.member(app.id, channel.name, userId);
         if (held.delete(member)) continue;
         steps.push(
-          ctx.scripts.run('join', ctx.nodeId, app.id, channel.name, userId, JSON.stringify(info), 1_000_000, member).then((reply) => {
+          ctx.scripts.run('join', ctx.nodeId, app.id, channel.name, userId, JSON.stringify(info), 1_000_000, member, ...ctx.memberMessage(app.id, channel.name, 'added', userId, info)).then((reply) => {
             const [first] = Array.isArray(reply) ? reply : [0];
-            if (first === 1) ctx.announce(app.id, channel.name, 'added', userId, info);
+            if (first === 1) ctx.memberChanged(app.id, channel.name, 'added', userId);
           }),
         );
       }
@@ -36,8 +36,8 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
     if (parsed?.kind === 'c') steps.push(setCount(ctx, parsed.appId, parsed.channel, 0));
     if (parsed?.kind === 'p') {
       steps.push(
-        ctx.scripts.run('leave', ctx.nodeId, parsed.appId, parsed.channel, parsed.userId, stale).then((last) => {
-          if (last === 1) ctx.announce(parsed.appId, parsed.channel, 'removed', parsed.userId);
+        ctx.scripts.run('leave', ctx.nodeId, parsed.appId, parsed.channel, parsed.userId, stale, ...ctx.memberMessage(parsed.appId, parsed.channel, 'removed', parsed.userId)).then((last) => {
+          if (last === 1) ctx.memberChanged(parsed.appId, parsed.channel, 'removed', parsed.userId);
         }),
       );
     }

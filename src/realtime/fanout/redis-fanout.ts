@@ -15,6 +15,9 @@ export interface RedisFanoutOptions extends RedisConnectionOptions {
   subscribe?: boolean;
 }
 
+/** The pub/sub channel of the cluster under `prefix` (cluster scripts publish on it too). */
+export const fanoutChannelOf = (prefix = 'storeflow:rt:'): string => `${prefix}fanout`;
+
 export interface RedisFanoutStats {
   /** Both connections are up and the subscription is in place. */
   connected: boolean;
@@ -47,7 +50,7 @@ export class RedisFanout implements Fanout {
   private readonly subscribing: boolean;
 
   constructor(options: RedisFanoutOptions) {
-    this.channel = `${options.prefix ?? 'storeflow:rt:'}fanout`;
+    this.channel = fanoutChannelOf(options.prefix);
     this.onError = options.onError ?? (() => {});
     this.subscribing = options.subscribe ?? true;
     this.pub = createRedisConnection({ ...options, name: `${options.name ?? 'storeflow'}:pub` }, 'command');

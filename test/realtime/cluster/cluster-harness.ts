@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import Pusher from 'pusher';
-import { pusherHttpApi, RealtimeNode, RedisClusterState, RedisFanout, type PusherApp } from '../../../src/realtime/index.js';
+import { pusherHttpApi, RealtimeNode, RedisClusterState, RedisFanout, type Fanout, type PusherApp } from '../../../src/realtime/index.js';
 import { pusherClient, type ClientIdentity, type PusherClient } from '../../support/realtime-clients.js';
 import { RecordingSink } from '../../support/realtime-server.js';
 
@@ -34,6 +34,8 @@ export interface ClusterOptions {
   apps: PusherApp[];
   heartbeatMs?: number;
   nodeTtlMs?: number;
+  /** What the cluster state publishes through (default: the node's fan-out), e.g. a slowed one. */
+  stateFanout?: (fanout: RedisFanout) => Fanout;
 }
 
 export async function startClusterNode(name: string, o: ClusterOptions): Promise<ClusterNode> {
@@ -44,7 +46,7 @@ export async function startClusterNode(name: string, o: ClusterOptions): Promise
   const state = new RedisClusterState({
     url: o.url,
     prefix: o.prefix,
-    fanout,
+    fanout: o.stateFanout?.(fanout) ?? fanout,
     nodeId: name,
     name,
     heartbeatMs: o.heartbeatMs ?? 200,
