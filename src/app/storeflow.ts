@@ -230,12 +230,30 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
       await realtime?.closeSockets();
       await http.close();
       rateLimitRedis?.disconnect();
-      if (started) await Promise.all([pipeline.stop(), deliveries.stop()]);
+      if (started) await Promise.all([pipeline.stop(), deliveriesStopped(deliveries, logger)]);
       await realtime?.stop();
       await publisher?.close();
       if (!options.db) await db.close();
     },
   };
+}
+
+/**
+ * Waits for the delivery worker's attempts in flight, but no longer than DELIVERY_STOP_GRACE_MS,
+ * so one slow webhook receiver (attempts may take DELIVERY_TIMEOUT_MS) cannot push a shutdown
+ * past main.ts's 10 s budget. An attempt cut off this way is made again once its claim expires
+ * (delivery is at least once; receivers drop duplicates by event id).
+ */
+const DELIVERY_STOP_GRACE_MS = 3_000;
+
+async function deliveriesStopped(deliveries: DeliveryWorker, logger: () => FastifyBaseLogger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'grace'>((resolve) => {
+    timer = setTimeout(() => resolve('grace'), DELIVERY_STOP_GRACE_MS);
+  });
+  const outcome = await Promise.race([deliveries.stop().then(() => 'stopped' as const), grace]);
+  clearTimeout(timer);
+  if (outcome === 'grace') logger().warn({ grace_ms: DELIVERY_STOP_GRACE_MS }, 'deliveries still in flight at shutdown; they will be retried');
 }
 
 /**

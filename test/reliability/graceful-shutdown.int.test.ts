@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { createServer, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { afterEach, expect, it } from 'vitest';
 import { killAllNodes, startNode } from '../support/cluster-processes.js';
 import { TEST_PUSHER_APP } from '../support/http-app.js';
-import { call, checkout } from '../support/node-http.js';
+import { call, checkout, signIn } from '../support/node-http.js';
 import { describeOnPostgres } from '../support/postgres-suite.js';
 import { RawClient } from '../support/realtime-clients.js';
 import { waitFor, within } from '../support/waiting.js';
@@ -72,7 +73,50 @@ await describeOnPostgres('SIGTERM on one of two nodes [postgres, child processes
     const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders');
     expect(row?.n).toBe(answered);
   });
+
+  it('exits 0 within its budget while a webhook delivery hangs, leaving that delivery to be made again', { timeout: 60_000 }, async () => {
+    const { db, url } = database();
+    const receiver = await silentReceiver();
+    try {
+      const node = await startNode({ DATABASE_URL: url!, WEBHOOK_ALLOW_PRIVATE_URLS: 'true', DELIVERY_TIMEOUT_MS: '30000' });
+      const owner = await signIn(node.url, 'owner');
+      const endpoint = await call(node.url, 'POST', '/api/webhook-endpoints', { headers: owner, body: { url: receiver.url, event_types: ['OrderCreated'] } });
+      expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+      expect((await checkout(node.url)).status).toBe(201);
+      await waitFor('the webhook attempt to be in flight', () => receiver.received() > 0);
+
+      expect(await node.kill('SIGTERM')).toBe(0);
+      const [row] = await db.query<{ status: string }>(`SELECT status FROM deliveries WHERE kind = 'webhook'`);
+      expect(row?.status).toBe('pending');
+    } finally {
+      await receiver.close();
+    }
+  });
 });
+
+/**
+ * A webhook receiver that takes every request and never answers: a delivery attempt stays in
+ * flight until its timeout (here 30 s, three times the shutdown budget).
+ */
+async function silentReceiver(): Promise<{ url: string; received: () => number; close(): Promise<void> }> {
+  let received = 0;
+  const held = new Set<ServerResponse>();
+  const server = createServer((_req, res) => {
+    received++;
+    held.add(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received: () => received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of held) res.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 /**
  * A WebSocket client that completes the handshake and then never answers anything, not even
