@@ -1,4 +1,5 @@
 import { PRESENCE_LIMITS } from '../channels/presence-channel.js';
+import type { PusherApp } from '../contracts.js';
 import { frames } from '../protocol/frames.js';
 import { PresenceFullError } from '../protocol/wire-errors.js';
 import type { AppClusterState, CachedEvent, LocalChannels, Members } from './cluster-state.js';
@@ -11,8 +12,16 @@ export interface RedisClusterContext {
   readonly keys: ClusterKeys;
   readonly scripts: ClusterScripts;
   readonly redis: { hgetall(key: string): Promise<Record<string, string>>; get(key: string): Promise<string | null> };
-  /** A cluster total changed: report occupied / vacated / subscription_count (and fan it out). */
-  counted(appId: string, channel: string, before: number, after: number): void;
+  /**
+   * A cluster total changed: report occupied / vacated / subscription_count, and fan the
+   * count out unless the COUNT script published it (`published`).
+   */
+  counted(appId: string, channel: string, before: number, after: number, published?: boolean): void;
+  /**
+   * The last two arguments of a COUNT script: the fan-out channel and the count message
+   * less its count, for channels whose totals are sent to subscribers; ['', ''] otherwise.
+   */
+  countMessage(app: PusherApp, channel: string): [string, Buffer | string];
   /** Announce a member change to every node (this one included) and report it once. */
   announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): void;
   /**
@@ -132,17 +141,18 @@ export class RedisAppState implements AppClusterState {
     const counts = [...this.counts];
     this.counts.clear();
     return Promise.all(
-      counts.map(([channel, count]) =>
-        this.ctx
-          .track(this.ctx.scripts.run('count', this.ctx.nodeId, this.appId, channel, count, entry.count(this.appId, channel)))
+      counts.map(([channel, count]) => {
+        const message = this.ctx.countMessage(this.local.app, channel);
+        return this.ctx
+          .track(this.ctx.scripts.run('count', this.ctx.nodeId, this.appId, channel, count, entry.count(this.appId, channel), ...message))
           .then(
             (reply) => {
               const [before, after] = Array.isArray(reply) ? reply.map(Number) : [0, 0];
-              this.ctx.counted(this.appId, channel, before ?? 0, after ?? 0);
+              this.ctx.counted(this.appId, channel, before ?? 0, after ?? 0, message[0] !== '');
             },
             (error: unknown) => this.ctx.failed(error),
-          ),
-      ),
+          );
+      }),
     ).then(() => {});
   }
 }

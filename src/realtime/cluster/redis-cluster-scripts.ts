@@ -9,7 +9,12 @@ import { LUA_KEYS } from './redis-cluster-keys.js';
  * pcall around cjson): bad data in Redis is skipped, never fatal.
  */
 
-/** ARGV: prefix, node, app, channel, local count, index entry -> {total before, total after}. */
+/**
+ * ARGV: prefix, node, app, channel, local count, index entry, fan-out channel ('' = none),
+ * count message less its count -> {total before, total after}. A changed non-zero total is
+ * published here (the message completed with the total as uint32 BE, as fanout-codec
+ * writes it), so every node hears the totals in the order Redis computed them.
+ */
 const COUNT = `
 local node, a, c, count, e = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local subs = subsKey(a, c)
@@ -23,6 +28,9 @@ else
 end
 local after = sum(redis.call('HVALS', subs))
 if after > 0 then redis.call('SADD', occupiedKey(a), c) else redis.call('SREM', occupiedKey(a), c) end
+if ARGV[7] ~= '' and after > 0 and after ~= before then
+  redis.call('PUBLISH', ARGV[7], ARGV[8] .. struct.pack('>I4', after))
+end
 return {before, after}
 `;
 

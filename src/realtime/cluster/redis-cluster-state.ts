@@ -102,7 +102,13 @@ export class RedisClusterState implements ClusterState {
       keys: this.keys,
       scripts: this.scripts,
       redis: this.redis,
-      counted: (appId, channel, before, after) => this.counted(appId, channel, before, after),
+      counted: (appId, channel, before, after, published) => this.counted(appId, channel, before, after, published),
+      countMessage: (app, channel) => {
+        const kind = parseChannelName(channel)?.kind;
+        if (!app.subscriptionCountEnabled || kind === undefined || kind === 'presence' || kind === 'user') return ['', ''];
+        const whole = encodeFanoutMessage({ kind: 'count', appId: app.id, channel, count: 0 });
+        return [this.fanoutChannel, whole.subarray(0, whole.length - 4)];
+      },
       announce: (appId, channel, change, userId, info, exclude) => this.announce(appId, channel, change, userId, info, exclude),
       memberMessage: (appId, channel, change, userId, info, exclude) => [
         this.fanoutChannel,
@@ -236,7 +242,7 @@ export class RedisClusterState implements ClusterState {
     return true;
   }
 
-  private counted(appId: string, channel: string, before: number, after: number): void {
+  private counted(appId: string, channel: string, before: number, after: number, published = false): void {
     const local = this.node?.channelsOf(appId);
     const kind = parseChannelName(channel)?.kind;
     if (!local || before === after || kind === 'user') return;
@@ -247,7 +253,7 @@ export class RedisClusterState implements ClusterState {
     }
     if (kind === 'presence') return;
     local.report({ name: 'subscription_count', channel, subscription_count: after });
-    if (!local.app.subscriptionCountEnabled) return;
+    if (!local.app.subscriptionCountEnabled || published) return;
     this.fanout.publish({ kind: 'count', appId, channel, count: after }).catch((error: unknown) => {
       this.onError(error);
       local.find(channel)?.broadcast(frames.subscriptionCount(channel, after));

@@ -17,7 +17,7 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
     for (const channel of channels) {
       const count = entry.count(app.id, channel.name);
       held.delete(count);
-      steps.push(setCount(ctx, app.id, channel.name, channel.subscriptionCount));
+      steps.push(setCount(ctx, app.id, channel.name, channel.subscriptionCount, ctx.countMessage(app, channel.name)));
       if (channel.kind !== 'presence') continue;
       for (const [userId, info] of node.localMembers(app.id, channel.name)) {
         const member = entry.member(app.id, channel.name, userId);
@@ -46,10 +46,10 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
   await ctx.track(Promise.all(steps.map((step) => step.catch((error: unknown) => ctx.failed(error)))));
 }
 
-function setCount(ctx: RedisClusterContext, appId: string, channel: string, count: number): Promise<void> {
-  return ctx.scripts.run('count', ctx.nodeId, appId, channel, count, entry.count(appId, channel)).then((reply) => {
+function setCount(ctx: RedisClusterContext, appId: string, channel: string, count: number, message: [string, Buffer | string] = ['', '']): Promise<void> {
+  return ctx.scripts.run('count', ctx.nodeId, appId, channel, count, entry.count(appId, channel), ...message).then((reply) => {
     const [before, after] = Array.isArray(reply) ? reply.map(Number) : [0, 0];
-    ctx.counted(appId, channel, before ?? 0, after ?? 0);
+    ctx.counted(appId, channel, before ?? 0, after ?? 0, message[0] !== '');
   });
 }
 

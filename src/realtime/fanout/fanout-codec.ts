@@ -63,6 +63,7 @@ export function encodeFanoutMessage(m: FanoutMessage): Buffer {
       if (m.excludeSocketId !== undefined) str(m.excludeSocketId);
       break;
     case 'count':
+      // The count is the last 4 bytes: the cluster's COUNT script appends it to the rest.
       str(m.appId);
       str(m.channel);
       u32(m.count);

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Fanout } from '../../../src/realtime/index.js';
+import { testApp } from '../../support/realtime-apps.js';
+import { nextEvent } from '../../support/realtime-clients.js';
+import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
+import { waitFor } from '../../support/waiting.js';
+import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+
+/**
+ * Two nodes change one channel's subscriber count one after the other: the clients must end
+ * on the cluster's latest total, whichever node is slower to act on Redis' answer, not on a
+ * stale pusher:subscription_count that overtook the newer one.
+ */
+await describeOnRedis('subscription counts changed on two nodes', () => {
+  const app = testApp({ subscriptionCountEnabled: true });
+  const prefix = redisTestPrefix();
+  const lagMs = 400;
+  let slow: ClusterNode;
+  let quick: ClusterNode;
+
+  beforeAll(async () => {
+    const laggard = (f: Fanout): Fanout => ({
+      publish: async (m) => {
+        if (m.kind === 'count') await sleep(lagMs);
+        return f.publish(m);
+      },
+      onMessage: (h) => f.onMessage(h),
+      close: () => f.close(),
+    });
+    [slow, quick] = await Promise.all([
+      startClusterNode('slow', { url: REDIS_URL, prefix, apps: [app], stateFanout: laggard }),
+      startClusterNode('quick', { url: REDIS_URL, prefix, apps: [app] }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([slow, quick].map((n) => n?.stop()));
+    await deleteRedisKeys(prefix);
+  });
+
+  it('leaves every client with the latest cluster total', async () => {
+    const watcher = quick.client(app);
+    await nextEvent(watcher, 'room', 'pusher:subscription_succeeded');
+    const counts: number[] = [];
+    watcher.channel('room').bind('pusher:subscription_count', (d: { subscription_count: number }) => counts.push(d.subscription_count));
+    const total = async () => (await quick.node.control.channel(app.id, 'room')).subscriptionCount;
+    await waitFor('the watcher counted', async () => (await total()) === 1, 5_000);
+
+    await nextEvent(slow.client(app), 'room', 'pusher:subscription_succeeded');
+    await waitFor('Redis counts 2', async () => (await total()) === 2, 5_000);
+    await nextEvent(quick.client(app), 'room', 'pusher:subscription_succeeded');
+    await waitFor('Redis counts 3', async () => (await total()) === 3, 5_000);
+    await waitFor('two counts at the watcher', () => counts.length >= 2, lagMs + 5_000);
+    await sleep(lagMs + 200);
+
+    expect(counts.at(-1)).toBe(3);
+  });
+});
