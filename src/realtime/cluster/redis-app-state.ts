@@ -22,8 +22,6 @@ export interface RedisClusterContext {
    * less its count, for channels whose totals are sent to subscribers; ['', ''] otherwise.
    */
   countMessage(app: PusherApp, channel: string): [string, Buffer | string];
-  /** Announce a member change to every node (this one included) and report it once. */
-  announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): void;
   /**
    * The last two arguments of a JOIN / LEAVE script: the fan-out channel and the member
    * message the script publishes itself when it decides the change (so every node hears a

@@ -90,9 +90,12 @@ return 0
 `;
 
 /**
- * ARGV: prefix, node ('' = the first expired node, if any). Removes the node from the
- * registry and everything it held, atomically (so one reaper wins).
- * -> {node, {{'c', app, channel, before, after} | {'p', app, channel, user}}...} or {}.
+ * ARGV: prefix, node ('' = the first expired node, if any), fan-out channel ('' = none).
+ * Removes the node from the registry and everything it held, atomically (so one reaper
+ * wins), and publishes each member_removed itself (fanout-codec's layout: version 1, kind
+ * member 3, flag removed 8, then app, channel, user as uint32 BE length + bytes), in order
+ * with the JOINs that follow. -> {node, {{'c', app, channel, before, after} | {'p', app,
+ * channel, user}}...} or {}.
  * Each entry is released under pcall: a script that raises keeps the writes made before
  * the error (no rollback), so one key of the wrong type must not leave the registry entry
  * gone and the rest of the node's share (and its index) in Redis for ever.
@@ -106,6 +109,7 @@ if node == '' then
 end
 redis.call('ZREM', nodesKey(), node)
 local out = {}
+local function str(s) return struct.pack('>I4', #s) .. s end
 local function releaseCount(a, c)
   local subs = subsKey(a, c)
   local before = sum(redis.call('HVALS', subs))
@@ -123,6 +127,7 @@ local function releaseMember(a, c, u)
     redis.call('HDEL', pu, u)
     redis.call('HDEL', piKey(a, c), u)
     table.insert(out, {'p', a, c, u})
+    if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], string.char(1, 3, 8) .. str(a) .. str(c) .. str(u)) end
   end
 end
 for _, raw in ipairs(redis.call('SMEMBERS', nodeKey(node))) do

@@ -109,7 +109,6 @@ export class RedisClusterState implements ClusterState {
         const whole = encodeFanoutMessage({ kind: 'count', appId: app.id, channel, count: 0 });
         return [this.fanoutChannel, whole.subarray(0, whole.length - 4)];
       },
-      announce: (appId, channel, change, userId, info, exclude) => this.announce(appId, channel, change, userId, info, exclude),
       memberMessage: (appId, channel, change, userId, info, exclude) => [
         this.fanoutChannel,
         encodeFanoutMessage({ kind: 'member', appId, channel, change, userId, userInfo: this.userInfo(change, info), excludeSocketId: exclude }),
@@ -230,14 +229,15 @@ export class RedisClusterState implements ClusterState {
 
   /** Runs RELEASE for `node` ('' = any expired node); false when there was nothing to release. */
   private async release(node: string): Promise<boolean> {
-    const reply = await this.track(this.scripts.run('release', node));
+    const reply = await this.track(this.scripts.run('release', node, this.fanoutChannel));
     if (!Array.isArray(reply) || reply.length < 2 || !Array.isArray(reply[1])) return false;
     for (const item of reply[1] as unknown[]) {
       if (!Array.isArray(item)) continue;
       const [kind, appId, channel, a, b] = item as unknown[];
       if (typeof appId !== 'string' || typeof channel !== 'string') continue;
       if (kind === 'c') this.counted(appId, channel, Number(a), Number(b));
-      if (kind === 'p' && typeof a === 'string') this.announce(appId, channel, 'removed', a);
+      // Published by the script already.
+      if (kind === 'p' && typeof a === 'string') this.reportMember(appId, channel, 'removed', a);
     }
     return true;
   }
@@ -266,18 +266,6 @@ export class RedisClusterState implements ClusterState {
 
   private userInfo(change: 'added' | 'removed', info: unknown): string | undefined {
     return change === 'added' ? JSON.stringify(info ?? {}) : undefined;
-  }
-
-  private announce(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, exclude?: string): void {
-    const local = this.node?.channelsOf(appId);
-    this.reportMember(appId, channel, change, userId);
-    const userInfo = this.userInfo(change, info);
-    this.fanout.publish({ kind: 'member', appId, channel, change, userId, userInfo, excludeSocketId: exclude }).catch((error: unknown) => {
-      // Redis is down: at least this node's subscribers hear it.
-      this.onError(error);
-      const frame = change === 'added' ? frames.memberAdded(channel, userId, info ?? {}) : frames.memberRemoved(channel, userId);
-      local?.find(channel)?.broadcast(frame, exclude);
-    });
   }
 
   /**

@@ -8,6 +8,8 @@ import type { FanoutMessage } from './fanout.js';
  * FanoutDecodeError on anything malformed: a bad message is skipped, never trusted.
  */
 export const FANOUT_CODEC_VERSION = 1;
+// The cluster's Lua scripts write member_removed and complete count messages themselves
+// (redis-cluster-scripts.ts): a change of layout must change them too.
 
 const KIND = { event: 1, terminate_user: 2, member: 3, count: 4 } as const;
 const FLAG = { exclude: 1, userId: 2, client: 4, removed: 8, userInfo: 16 } as const;
