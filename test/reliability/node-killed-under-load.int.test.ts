@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, onTestFailed } from 'vitest';
 import { killAllNodes, startNode, startProxy, type TcpProxy } from '../support/cluster-processes.js';
 import { ORDER_EVENTS, startFeedClient, type FeedClient } from '../support/feed-clients.js';
 import { orderLoad, signIn, storeEvents } from '../support/node-http.js';
@@ -51,6 +51,17 @@ await describeWithPrivateRedis('one of two nodes SIGKILLed under load [postgres,
     const survivor = await startNode({ ...env, LOG_LEVEL: 'info', STOREFLOW_SEED_DEMO: 'false' });
     proxy = await startProxy([doomed.port, survivor.port]);
     const staff = await signIn(proxy.url, 'staff');
+    onTestFailed(() => {
+      // What a failure under a loaded machine needs to be understood afterwards.
+      console.error(
+        'screens:',
+        JSON.stringify(clients.map((c) => ({ name: c.name, state: c.feed.state, position: c.feed.position, states: c.states, seen: c.entries().length, errors: c.errors.map(String).slice(-3) }))),
+        '\nproxy:',
+        JSON.stringify([...(proxy?.connections ?? [])]),
+        '\nsurvivor:',
+        survivor.lines.filter((l) => !l.includes('"level":30')).slice(-10).join('\n'),
+      );
+    });
     for (let i = 0; i < CLIENTS; i++) {
       clients.push(startFeedClient({ name: `screen-${i}`, dir, port: proxy.port, baseUrl: proxy.url, cookie: staff.cookie! }));
     }
@@ -69,7 +80,7 @@ await describeWithPrivateRedis('one of two nodes SIGKILLed under load [postgres,
     const reconnected = () => clients.filter((c, i) => c.states.slice(statesBefore[i]).some((s) => s !== 'connected'));
     // Traffic goes on through the survivor while the killed node's screens reconnect to it.
     await waitFor('the killed node\'s screens to notice', () => reconnected().length > 0, 30_000);
-    await waitFor('every screen connected again, under traffic', () => clients.every((c) => c.feed.state === 'connected'), 30_000);
+    await waitFor('every screen connected again, under traffic', () => clients.every((c) => c.feed.state === 'connected'), 45_000);
     await waitFor('traffic to go on through the survivor', () => moved() >= movedAtKill + 12, 30_000);
     running = false;
     await load.done;
