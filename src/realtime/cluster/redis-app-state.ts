@@ -9,6 +9,8 @@ import type { ClusterScripts } from './redis-cluster-scripts.js';
 /** What the per-app state needs from the node's RedisClusterState. */
 export interface RedisClusterContext {
   readonly nodeId: string;
+  /** How long the node's registration lasts without a heartbeat (COUNT and JOIN register it too). */
+  readonly nodeTtlMs: number;
   readonly keys: ClusterKeys;
   readonly scripts: ClusterScripts;
   readonly redis: { hgetall(key: string): Promise<Record<string, string>>; get(key: string): Promise<string | null> };
@@ -78,6 +80,7 @@ export class RedisAppState implements AppClusterState {
           PRESENCE_LIMITS.maxMembers,
           entry.member(this.appId, channel, userId),
           ...this.ctx.memberMessage(this.appId, channel, 'added', userId, info, socketId),
+          this.ctx.nodeTtlMs,
         ),
       )
       .then(
@@ -142,7 +145,7 @@ export class RedisAppState implements AppClusterState {
       counts.map(([channel, count]) => {
         const message = this.ctx.countMessage(this.local.app, channel);
         return this.ctx
-          .track(this.ctx.scripts.run('count', this.ctx.nodeId, this.appId, channel, count, entry.count(this.appId, channel), ...message))
+          .track(this.ctx.scripts.run('count', this.ctx.nodeId, this.appId, channel, count, entry.count(this.appId, channel), ...message, this.ctx.nodeTtlMs))
           .then(
             (reply) => {
               const [before, after] = Array.isArray(reply) ? reply.map(Number) : [0, 0];

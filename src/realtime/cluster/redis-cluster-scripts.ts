@@ -11,7 +11,10 @@ import { LUA_KEYS } from './redis-cluster-keys.js';
 
 /**
  * ARGV: prefix, node, app, channel, local count, index entry, fan-out channel ('' = none),
- * count message less its count -> {total before, total after}. A changed non-zero total is
+ * count message less its count, node ttl ms -> {total before, total after}. A node that
+ * writes a share is registered (ZADD NX) if Redis does not list it — after an empty restart
+ * a step may come before the node's heartbeat, and a share of an unlisted node is never
+ * reaped. A changed non-zero total is
  * published here (the message completed with the total as uint32 BE, as fanout-codec
  * writes it), so every node hears the totals in the order Redis computed them.
  */
@@ -20,6 +23,7 @@ local node, a, c, count, e = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[
 local subs = subsKey(a, c)
 local before = sum(redis.call('HVALS', subs))
 if count > 0 then
+  redis.call('ZADD', nodesKey(), 'NX', now() + tonumber(ARGV[9]), node)
   redis.call('HSET', subs, node, count)
   redis.call('SADD', nodeKey(node), e)
 else
@@ -36,7 +40,7 @@ return {before, after}
 
 /**
  * ARGV: prefix, node, app, channel, user, info, max members, index entry, fan-out channel,
- * member_added message -> {1 if new to the cluster else 0 (-1: channel full), flat HGETALL
+ * member_added message, node ttl ms (registers the node as COUNT does) -> {1 if new to the cluster else 0 (-1: channel full), flat HGETALL
  * of the member infos}. The message is published here, by the script that decided it, so
  * every node hears member changes in the order Redis made them (a publish by the node after
  * the reply could overtake, or be overtaken by, another node's).
@@ -50,6 +54,7 @@ if redis.call('SADD', idx, e) == 1 then
     redis.call('SREM', idx, e)
     return {-1, {}}
   end
+  redis.call('ZADD', nodesKey(), 'NX', now() + tonumber(ARGV[11]), node)
   local held = (tonumber(redis.call('HGET', pu, u)) or 0) + 1
   redis.call('HSET', pu, u, held)
   if held == 1 then
@@ -80,13 +85,18 @@ if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
 return 1
 `;
 
-/** ARGV: prefix, node, ttl ms -> 1 if the node was registered already (0: new, reaped or Redis lost it). */
+/**
+ * ARGV: prefix, node, ttl ms -> 1 if the node was registered already (0: new, reaped or
+ * Redis lost it). Registered means the heartbeat's own marker is in the node's index (RELEASE
+ * deletes the index, an empty restart loses it), not merely a `nodes` entry: COUNT and JOIN
+ * add that entry too, and must not hide the loss from the resync.
+ */
 const HEARTBEAT = `
 local node, ttl = ARGV[2], tonumber(ARGV[3])
-local known = redis.call('ZSCORE', nodesKey(), node)
+local ok, added = pcall(redis.call, 'SADD', nodeKey(node), '["r"]')
 redis.call('ZADD', nodesKey(), now() + ttl, node)
-if known then return 1 end
-return 0
+if ok and added == 1 then return 0 end
+return 1
 `;
 
 /**

@@ -99,6 +99,7 @@ export class RedisClusterState implements ClusterState {
     this.scripts = new ClusterScripts(this.redis, this.keys.prefix);
     this.ctx = {
       nodeId: this.nodeId,
+      nodeTtlMs: this.nodeTtlMs,
       keys: this.keys,
       scripts: this.scripts,
       redis: this.redis,

@@ -23,7 +23,7 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
         const member = entry.member(app.id, channel.name, userId);
         if (held.delete(member)) continue;
         steps.push(
-          ctx.scripts.run('join', ctx.nodeId, app.id, channel.name, userId, JSON.stringify(info), 1_000_000, member, ...ctx.memberMessage(app.id, channel.name, 'added', userId, info)).then((reply) => {
+          ctx.scripts.run('join', ctx.nodeId, app.id, channel.name, userId, JSON.stringify(info), 1_000_000, member, ...ctx.memberMessage(app.id, channel.name, 'added', userId, info), ctx.nodeTtlMs).then((reply) => {
             const [first] = Array.isArray(reply) ? reply : [0];
             if (first === 1) ctx.memberChanged(app.id, channel.name, 'added', userId);
           }),
@@ -47,7 +47,7 @@ export async function resyncNode(node: NodeView, ctx: RedisClusterContext, redis
 }
 
 function setCount(ctx: RedisClusterContext, appId: string, channel: string, count: number, message: [string, Buffer | string] = ['', '']): Promise<void> {
-  return ctx.scripts.run('count', ctx.nodeId, appId, channel, count, entry.count(appId, channel), ...message).then((reply) => {
+  return ctx.scripts.run('count', ctx.nodeId, appId, channel, count, entry.count(appId, channel), ...message, ctx.nodeTtlMs).then((reply) => {
     const [before, after] = Array.isArray(reply) ? reply.map(Number) : [0, 0];
     ctx.counted(appId, channel, before ?? 0, after ?? 0, message[0] !== '');
   });
