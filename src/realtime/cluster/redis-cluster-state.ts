@@ -5,7 +5,7 @@ import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
 import type { Fanout } from '../fanout/fanout.js';
 import { encodeFanoutMessage } from '../fanout/fanout-codec.js';
-import { fanoutChannelOf } from '../fanout/redis-fanout.js';
+import { fanoutChannelOf, RedisFanout } from '../fanout/redis-fanout.js';
 import { frames } from '../protocol/frames.js';
 import { performance } from 'node:perf_hooks';
 import { connectWithin, createRedisConnection, quit, REDIS_RECONNECT_MAX_MS, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
@@ -88,6 +88,10 @@ export class RedisClusterState implements ClusterState {
     this.nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.keys = new ClusterKeys(options.prefix ?? 'storeflow:rt:');
     this.fanoutChannel = fanoutChannelOf(this.keys.prefix);
+    if (options.fanout instanceof RedisFanout && options.fanout.channel !== this.fanoutChannel) {
+      // The presence and count scripts publish on the channel of this prefix themselves.
+      throw new Error(`RedisClusterState prefix ${this.keys.prefix} differs from its RedisFanout's (channel ${options.fanout.channel})`);
+    }
     this.fanout = options.fanout;
     this.onError = options.onError ?? (() => {});
     this.heartbeatMs = options.heartbeatMs ?? CLUSTER_DEFAULTS.heartbeatMs;
