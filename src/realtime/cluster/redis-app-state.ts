@@ -13,7 +13,11 @@ export interface RedisClusterContext {
   readonly nodeTtlMs: number;
   readonly keys: ClusterKeys;
   readonly scripts: ClusterScripts;
-  readonly redis: { hgetall(key: string): Promise<Record<string, string>>; get(key: string): Promise<string | null> };
+  readonly redis: {
+    hgetall(key: string): Promise<Record<string, string>>;
+    hmget(key: string, ...fields: string[]): Promise<Array<string | null>>;
+    get(key: string): Promise<string | null>;
+  };
   /**
    * A cluster total changed: report occupied / vacated / subscription_count, and fan the
    * count out unless the COUNT script published it (`published`).
@@ -49,13 +53,16 @@ export interface RedisClusterContext {
 export class RedisAppState implements AppClusterState {
   private readonly counts = new Map<string, number>();
   private flushScheduled = false;
+  /** Users this node announced gone on its own (Redis failed): channel → users. */
+  private readonly leftOffline = new Map<string, Set<string>>();
+  private leftOfflineCount = 0;
 
   constructor(
     private readonly local: LocalChannels,
     private readonly ctx: RedisClusterContext,
   ) {}
 
-  private get appId(): string {
+  get appId(): string {
     return this.local.app.id;
   }
 
@@ -117,8 +124,36 @@ export class RedisAppState implements AppClusterState {
         this.ctx.failed(error);
         this.local.find(channel)?.broadcast(frames.memberRemoved(channel, userId));
         this.local.report({ name: 'member_removed', channel, user_id: userId });
+        // The user may still be connected elsewhere: checked once Redis is back.
+        if (this.leftOfflineCount >= MAX_LEFT_OFFLINE) return;
+        let users = this.leftOffline.get(channel);
+        if (!users) this.leftOffline.set(channel, (users = new Set()));
+        if (!users.has(userId)) this.leftOfflineCount += 1;
+        users.add(userId);
       },
     );
+  }
+
+  /**
+   * After a resync: a user this node announced gone while Redis failed, who is still a
+   * member of the cluster (connected to another node) and not here, is announced again to
+   * this node's subscribers (member_added; no webhook — the cluster never saw them leave).
+   */
+  async reannounce(localMembers: (channel: string) => Members): Promise<void> {
+    for (const [channel, users] of [...this.leftOffline]) {
+      const ids = [...users];
+      const absent = ids.filter((u) => !localMembers(channel).has(u));
+      const target = this.local.find(channel);
+      const infos = absent.length > 0 && target?.kind === 'presence' ? await this.ctx.track(this.ctx.redis.hmget(this.ctx.keys.presenceInfo(this.appId, channel), ...absent)) : [];
+      // Checked (a failed read throws before this: they are checked after the next resync).
+      for (const u of ids) users.delete(u);
+      this.leftOfflineCount -= ids.length;
+      if (users.size === 0) this.leftOffline.delete(channel);
+      absent.forEach((userId, i) => {
+        const [member] = membersOf([userId, infos[i]]);
+        if (member) target?.broadcast(frames.memberAdded(channel, member[0], member[1]));
+      });
+    }
   }
 
   async members(channel: string): Promise<Members | undefined> {
@@ -157,6 +192,9 @@ export class RedisAppState implements AppClusterState {
     ).then(() => {});
   }
 }
+
+/** At most this many users announced gone during one outage are checked again after it. */
+const MAX_LEFT_OFFLINE = 10_000;
 
 /** Members from a flat [user, info JSON, …] reply; an entry whose info is not JSON is skipped. */
 export function membersOf(flat: readonly unknown[]): Map<string, unknown> {

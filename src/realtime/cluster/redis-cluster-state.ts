@@ -230,6 +230,10 @@ export class RedisClusterState implements ClusterState {
     this.dirty = false;
     this.counters.resyncs += 1;
     await resyncNode(this.node, this.ctx, this.redis);
+    const node = this.node;
+    for (const app of this.apps) {
+      await app.reannounce((channel) => node.localMembers(app.appId, channel)).catch((error: unknown) => this.failed(error));
+    }
   }
 
   /** Runs RELEASE for `node` ('' = any expired node); false when there was nothing to release. */
