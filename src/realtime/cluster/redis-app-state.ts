@@ -56,6 +56,8 @@ export class RedisAppState implements AppClusterState {
   /** Users this node announced gone on its own (Redis failed): channel → users. */
   private readonly leftOffline = new Map<string, Set<string>>();
   private leftOfflineCount = 0;
+  /** Member webhooks this node reported on its own while Redis failed (change, channel, user). */
+  private readonly reportedOffline = new Set<string>();
 
   constructor(
     private readonly local: LocalChannels,
@@ -101,6 +103,7 @@ export class RedisAppState implements AppClusterState {
           this.ctx.failed(error);
           this.local.find(channel)?.broadcast(frames.memberAdded(channel, userId, info), socketId);
           this.local.report({ name: 'member_added', channel, user_id: userId });
+          this.reportedOnOwn('added', channel, userId);
           return undefined;
         },
       );
@@ -124,6 +127,7 @@ export class RedisAppState implements AppClusterState {
         this.ctx.failed(error);
         this.local.find(channel)?.broadcast(frames.memberRemoved(channel, userId));
         this.local.report({ name: 'member_removed', channel, user_id: userId });
+        this.reportedOnOwn('removed', channel, userId);
         // The user may still be connected elsewhere: checked once Redis is back.
         if (this.leftOfflineCount >= MAX_LEFT_OFFLINE) return;
         let users = this.leftOffline.get(channel);
@@ -139,7 +143,21 @@ export class RedisAppState implements AppClusterState {
    * member of the cluster (connected to another node) and not here, is announced again to
    * this node's subscribers (member_added; no webhook — the cluster never saw them leave).
    */
+  /**
+   * Whether this member change was reported already, by this node on its own while Redis
+   * failed (then the resync that tells Redis does not report it again). Consumes the note.
+   */
+  reportedAlready(change: 'added' | 'removed', channel: string, userId: string): boolean {
+    return this.reportedOffline.delete(`${change}\u0000${channel}\u0000${userId}`);
+  }
+
+  private reportedOnOwn(change: 'added' | 'removed', channel: string, userId: string): void {
+    if (this.reportedOffline.size < MAX_LEFT_OFFLINE) this.reportedOffline.add(`${change}\u0000${channel}\u0000${userId}`);
+  }
+
   async reannounce(localMembers: (channel: string) => Members): Promise<void> {
+    // Notes the resync did not consume (a join and leave both during the outage) are done with.
+    this.reportedOffline.clear();
     for (const [channel, users] of [...this.leftOffline]) {
       const ids = [...users];
       const absent = ids.filter((u) => !localMembers(channel).has(u));
@@ -151,7 +169,10 @@ export class RedisAppState implements AppClusterState {
       if (users.size === 0) this.leftOffline.delete(channel);
       absent.forEach((userId, i) => {
         const [member] = membersOf([userId, infos[i]]);
-        if (member) target?.broadcast(frames.memberAdded(channel, member[0], member[1]));
+        if (!member) return;
+        target?.broadcast(frames.memberAdded(channel, member[0], member[1]));
+        // The webhook receiver was told they left too: tell it they are here after all.
+        this.local.report({ name: 'member_added', channel, user_id: userId });
       });
     }
   }

@@ -270,6 +270,7 @@ export class RedisClusterState implements ClusterState {
   }
 
   private reportMember(appId: string, channel: string, change: 'added' | 'removed', userId: string): void {
+    for (const app of this.apps) if (app.appId === appId && app.reportedAlready(change, channel, userId)) return;
     this.node?.channelsOf(appId)?.report({ name: change === 'added' ? 'member_added' : 'member_removed', channel, user_id: userId });
   }
 
