@@ -179,12 +179,19 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
     metrics,
     ...(rateLimitRedis && { rateLimitRedis: { client: rateLimitRedis, prefix: `${config.REDIS_KEY_PREFIX}rl:` } }),
     logger: options.logger ?? { level: config.LOG_LEVEL },
+    // A process without the web role serves only what operations need (health, readiness,
+    // metrics) and, with the realtime role, the Pusher endpoints.
+    api: config.roles.has('web'),
     plugins: [
-      (app) => notificationRoutes(app, { db, clock, tenancy }),
-      (app) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
-      (app) => broadcastingRoutes(app, { tenancy, orders, pusher: pusher.app }),
-      (app) => clientRoutes(app, { db, tenancy, pusherKey: pusher.app.key }),
-      ...(config.roles.has('web') ? [(app: FastifyInstance) => webRoutes(app, { distDir: WEB_DIST_DIR })] : []),
+      ...(config.roles.has('web')
+        ? [
+            (app: FastifyInstance) => notificationRoutes(app, { db, clock, tenancy }),
+            (app: FastifyInstance) => webhookEndpointRoutes(app, { db, clock, tenancy, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_URLS }),
+            (app: FastifyInstance) => broadcastingRoutes(app, { tenancy, orders, pusher: pusher.app }),
+            (app: FastifyInstance) => clientRoutes(app, { db, tenancy, pusherKey: pusher.app.key }),
+            (app: FastifyInstance) => webRoutes(app, { distDir: WEB_DIST_DIR }),
+          ]
+        : []),
       (app) => readinessRoutes(app, { checks: readinessChecks, draining: () => draining }),
       ...(realtime ? [(app: FastifyInstance) => realtime.routes(app)] : []),
     ],

@@ -41,6 +41,11 @@ export interface HttpDeps {
    * and the key prefix. Counting never blocks a request: when Redis fails it is let through.
    */
   rateLimitRedis?: { client: NonNullable<RateLimitPluginOptions['redis']>; prefix: string };
+  /**
+   * Whether this process serves the HTTP API (the `web` role). Without it only the operations
+   * routes answer (/health, /metrics, /openapi.json) besides `plugins`.
+   */
+  api: boolean;
   /** Further route plugins (notifications, webhooks, …) registered after the core ones. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
@@ -101,12 +106,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   installAuthentication(app, deps);
 
   await app.register(healthRoutes, deps);
-  await app.register(authRoutes, deps);
-  await app.register(storefrontRoutes, { ...deps, checkoutRateLimit: deps.config.checkoutRateLimit });
-  await app.register(orderRoutes, { ...deps, commandRateLimit: deps.config.commandRateLimit });
-  await app.register(catalogRoutes, deps);
-  await app.register(eventRoutes, deps);
-  await app.register(adminRoutes, deps);
+  if (deps.api) {
+    await app.register(authRoutes, deps);
+    await app.register(storefrontRoutes, { ...deps, checkoutRateLimit: deps.config.checkoutRateLimit });
+    await app.register(orderRoutes, { ...deps, commandRateLimit: deps.config.commandRateLimit });
+    await app.register(catalogRoutes, deps);
+    await app.register(eventRoutes, deps);
+    await app.register(adminRoutes, deps);
+  }
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }
