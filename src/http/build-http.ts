@@ -58,6 +58,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
+    // While shutting down, a request that still arrives on a kept-alive connection is served
+    // (the node drains; readiness already says 503) rather than refused in Fastify's own format.
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
