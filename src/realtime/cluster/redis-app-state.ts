@@ -139,11 +139,6 @@ export class RedisAppState implements AppClusterState {
   }
 
   /**
-   * After a resync: a user this node announced gone while Redis failed, who is still a
-   * member of the cluster (connected to another node) and not here, is announced again to
-   * this node's subscribers (member_added; no webhook — the cluster never saw them leave).
-   */
-  /**
    * Whether this member change was reported already, by this node on its own while Redis
    * failed (then the resync that tells Redis does not report it again). Consumes the note.
    */
@@ -155,6 +150,11 @@ export class RedisAppState implements AppClusterState {
     if (this.reportedOffline.size < MAX_LEFT_OFFLINE) this.reportedOffline.add(`${change}\u0000${channel}\u0000${userId}`);
   }
 
+  /**
+   * After a resync: a user this node announced gone while Redis failed, who is still a
+   * member of the cluster (connected to another node) and not here, is announced again to
+   * this node's subscribers, and member_added reported to balance the member_removed.
+   */
   async reannounce(localMembers: (channel: string) => Members): Promise<void> {
     // Notes the resync did not consume (a join and leave both during the outage) are done with.
     this.reportedOffline.clear();

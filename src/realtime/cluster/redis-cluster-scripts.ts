@@ -14,9 +14,9 @@ import { LUA_KEYS } from './redis-cluster-keys.js';
  * count message less its count, node ttl ms -> {total before, total after}. A node that
  * writes a share is registered (ZADD NX) if Redis does not list it — after an empty restart
  * a step may come before the node's heartbeat, and a share of an unlisted node is never
- * reaped. A changed non-zero total is
- * published here (the message completed with the total as uint32 BE, as fanout-codec
- * writes it), so every node hears the totals in the order Redis computed them.
+ * reaped. A changed non-zero total is published here (the message completed with the total
+ * as uint32 BE, as fanout-codec writes it), so every node hears the totals in the order
+ * Redis computed them.
  */
 const COUNT = `
 local node, a, c, count, e = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
@@ -40,8 +40,8 @@ return {before, after}
 
 /**
  * ARGV: prefix, node, app, channel, user, info, max members, index entry, fan-out channel,
- * member_added message, node ttl ms (registers the node as COUNT does) -> {1 if new to the cluster else 0 (-1: channel full), flat HGETALL
- * of the member infos}. The message is published here, by the script that decided it, so
+ * member_added message, node ttl ms (registers the node as COUNT does) -> {1 if new to
+ * the cluster else 0 (-1: channel full), flat HGETALL of the member infos}. The message is published here, by the script that decided it, so
  * every node hears member changes in the order Redis made them (a publish by the node after
  * the reply could overtake, or be overtaken by, another node's).
  */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { ReplyError, type Redis } from 'ioredis';
 import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
@@ -7,7 +8,6 @@ import type { Fanout } from '../fanout/fanout.js';
 import { encodeFanoutMessage } from '../fanout/fanout-codec.js';
 import { fanoutChannelOf, RedisFanout } from '../fanout/redis-fanout.js';
 import { frames } from '../protocol/frames.js';
-import { performance } from 'node:perf_hooks';
 import { connectWithin, createRedisConnection, quit, REDIS_RECONNECT_MAX_MS, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { AppClusterState, ClusterState, LocalChannels, NodeView } from './cluster-state.js';
 import { RedisAppState, type RedisClusterContext } from './redis-app-state.js';
@@ -18,9 +18,9 @@ import { resyncNode } from './redis-resync.js';
 
 export interface RedisClusterStateOptions extends RedisConnectionOptions {
   /**
-   * The fan-out of the same cluster (count messages and a reaped node's member_removed
-   * travel on it). A RedisFanout with the same prefix: presence scripts publish their member
-   * messages on its channel themselves.
+   * The fan-out of the same cluster (the counts changed by a reap travel on it). A
+   * RedisFanout with the same prefix: the scripts publish member and count messages on its
+   * channel themselves.
    */
   fanout: Fanout;
   /** Key prefix; the same as the fan-out's. Default `storeflow:rt:`. */
