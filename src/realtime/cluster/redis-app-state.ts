@@ -34,6 +34,8 @@ export interface RedisClusterContext {
    * user's changes in Redis' order, whichever nodes made them).
    */
   memberMessage(appId: string, channel: string, change: 'added' | 'removed', userId: string, info?: unknown, excludeSocketId?: string): [string, Buffer];
+  /** The cluster's members of a presence channel as a JOIN or a read returned them. */
+  viewed(appId: string, channel: string, members: Members): void;
   /** A JOIN / LEAVE script decided and published a member change: report it (once per cluster). */
   memberChanged(appId: string, channel: string, change: 'added' | 'removed', userId: string): void;
   /** A Redis step failed: report it and resynchronise this node's share when Redis is back. */
@@ -97,7 +99,9 @@ export class RedisAppState implements AppClusterState {
           const [first, flat] = Array.isArray(reply) ? reply : [0, []];
           if (first === -1) throw new PresenceFullError(channel);
           if (first === 1) this.ctx.memberChanged(this.appId, channel, 'added', userId);
-          return membersOf(Array.isArray(flat) ? flat : []);
+          const members = membersOf(Array.isArray(flat) ? flat : []);
+          this.ctx.viewed(this.appId, channel, members);
+          return members;
         },
         (error: unknown) => {
           this.ctx.failed(error);
@@ -180,7 +184,9 @@ export class RedisAppState implements AppClusterState {
   async members(channel: string): Promise<Members | undefined> {
     try {
       const hash = await this.ctx.track(this.ctx.redis.hgetall(this.ctx.keys.presenceInfo(this.appId, channel)));
-      return membersOf(Object.entries(hash).flat());
+      const members = membersOf(Object.entries(hash).flat());
+      this.ctx.viewed(this.appId, channel, members);
+      return members;
     } catch (error) {
       this.ctx.failed(error);
       return undefined;

@@ -4,13 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { ReplyError, type Redis } from 'ioredis';
 import { parseChannelName } from '../channels/channel-name.js';
 import type { AppRegistry, RealtimeControl } from '../contracts.js';
-import type { Fanout } from '../fanout/fanout.js';
+import type { Fanout, FanoutMessage } from '../fanout/fanout.js';
 import { encodeFanoutMessage } from '../fanout/fanout-codec.js';
 import { fanoutChannelOf, RedisFanout } from '../fanout/redis-fanout.js';
 import { frames } from '../protocol/frames.js';
 import { connectWithin, createRedisConnection, quit, REDIS_RECONNECT_MAX_MS, reportOutages, type RedisConnectionOptions } from '../redis/redis-connection.js';
 import type { AppClusterState, ClusterState, LocalChannels, NodeView } from './cluster-state.js';
-import { RedisAppState, type RedisClusterContext } from './redis-app-state.js';
+import { membersOf, RedisAppState, type RedisClusterContext } from './redis-app-state.js';
 import { ClusterKeys } from './redis-cluster-keys.js';
 import { ClusterScripts } from './redis-cluster-scripts.js';
 import { RedisRealtimeControl } from './redis-realtime-control.js';
@@ -75,6 +75,14 @@ export class RedisClusterState implements ClusterState {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly counters = { failures: 0, reaped: 0, resyncs: 0 };
   private node: NodeView | undefined;
+  /**
+   * Per local presence channel, the cluster's members as this node's subscribers were last
+   * told (JOIN replies, then member messages): after the subscriber connection was down,
+   * the difference from Redis is what they missed. At most one per local presence channel.
+   */
+  private readonly views = new Map<string, { appId: string; channel: string; users: Set<string> }>();
+  private refreshPending = false;
+  private unlisten: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private registered = false;
@@ -119,6 +127,10 @@ export class RedisClusterState implements ClusterState {
         encodeFanoutMessage({ kind: 'member', appId, channel, change, userId, userInfo: this.userInfo(change, info), excludeSocketId: exclude }),
       ],
       memberChanged: (appId, channel, change, userId) => this.reportMember(appId, channel, change, userId),
+      viewed: (appId, channel, members) => {
+        const key = `${appId}\u0000${channel}`;
+        if (!this.views.has(key)) this.views.set(key, { appId, channel, users: new Set(members.keys()) });
+      },
       failed: (error) => this.failed(error),
       track: (work) => this.track(work),
     };
@@ -156,6 +168,8 @@ export class RedisClusterState implements ClusterState {
   async start(node: NodeView): Promise<void> {
     this.node = node;
     this.stopped = false;
+    this.unlisten.push(this.fanout.onMessage((m) => this.apply(m)));
+    if (this.fanout instanceof RedisFanout) this.unlisten.push(this.fanout.onResubscribed(() => void this.refreshViews()));
     await connectWithin(this.redis, 5_000);
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
@@ -165,6 +179,7 @@ export class RedisClusterState implements ClusterState {
   /** Waits for steps in flight, then releases this node's share (with its events) and disconnects. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    for (const off of this.unlisten.splice(0)) off();
     clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking;
@@ -185,6 +200,7 @@ export class RedisClusterState implements ClusterState {
    * connection drops, nothing is released; the other nodes reap this node once it expires.
    */
   abandon(): void {
+    for (const off of this.unlisten.splice(0)) off();
     clearInterval(this.timer);
     this.timer = undefined;
     this.stopped = true;
@@ -209,6 +225,8 @@ export class RedisClusterState implements ClusterState {
         this.healthySince ??= performance.now();
         if ((known !== 1 && this.registered) || this.dirty) await this.resync();
         this.registered = true;
+        if (this.refreshPending) await this.refreshViews();
+        for (const [key, view] of this.views) if (this.node?.channelsOf(view.appId)?.find(view.channel)?.kind !== 'presence') this.views.delete(key);
         if (this.healthySince === undefined || performance.now() - this.healthySince < this.reapGraceMs) return;
         for (let i = 0; i < 10 && (await this.release('')); i += 1) this.counters.reaped += 1;
       } catch (error) {
@@ -267,6 +285,42 @@ export class RedisClusterState implements ClusterState {
       this.onError(error);
       local.find(channel)?.broadcast(frames.subscriptionCount(channel, after));
     });
+  }
+
+  /** A member message from the fan-out: the subscribers of that channel here were told. */
+  private apply(m: FanoutMessage): void {
+    if (m.kind !== 'member') return;
+    const view = this.views.get(`${m.appId}\u0000${m.channel}`);
+    if (m.change === 'added') view?.users.add(m.userId);
+    else view?.users.delete(m.userId);
+  }
+
+  /**
+   * The subscriber connection is back: tell this node's presence subscribers about members
+   * who joined or left the cluster while it was down (no webhooks: the deciding node sent
+   * them), and forget the views of channels no longer here.
+   */
+  private async refreshViews(): Promise<void> {
+    this.refreshPending = false;
+    for (const [key, view] of [...this.views]) {
+      const channel = this.node?.channelsOf(view.appId)?.find(view.channel);
+      if (!this.node || channel?.kind !== 'presence') {
+        this.views.delete(key);
+        continue;
+      }
+      let cluster: Map<string, unknown>;
+      try {
+        cluster = membersOf(Object.entries(await this.track(this.redis.hgetall(this.keys.presenceInfo(view.appId, view.channel)))).flat());
+      } catch (error) {
+        this.failed(error);
+        this.refreshPending = true;
+        return;
+      }
+      const local = this.node.localMembers(view.appId, view.channel);
+      for (const [userId, info] of cluster) if (!view.users.has(userId)) channel.broadcast(frames.memberAdded(view.channel, userId, info));
+      for (const userId of view.users) if (!cluster.has(userId) && !local.has(userId)) channel.broadcast(frames.memberRemoved(view.channel, userId));
+      view.users = new Set([...cluster.keys(), ...local.keys()]);
+    }
   }
 
   private reportMember(appId: string, channel: string, change: 'added' | 'removed', userId: string): void {

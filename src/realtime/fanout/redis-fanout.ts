@@ -47,6 +47,8 @@ export class RedisFanout implements Fanout {
   private readonly counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
   private subscribed = false;
   private closed = false;
+  private readyBefore = false;
+  private readonly resubscribedHandlers = new Set<() => void>();
   private readonly subscribing: boolean;
 
   constructor(options: RedisFanoutOptions) {
@@ -61,6 +63,23 @@ export class RedisFanout implements Fanout {
     this.sub.on('ready', () => {
       // ioredis resubscribes on reconnect; `ready` comes after that.
       this.subscribed = true;
+      if (this.readyBefore && this.resubscribedHandlers.size > 0) {
+        // `ready` comes before ioredis' own SUBSCRIBE is answered: once this one is, the
+        // subscription is in place and whatever is read after it is not missed.
+        this.sub.subscribe(this.channel).then(
+          () => {
+            for (const handler of [...this.resubscribedHandlers]) {
+              try {
+                handler();
+              } catch (error) {
+                this.onError(error);
+              }
+            }
+          },
+          (error: unknown) => this.onError(error),
+        );
+      }
+      this.readyBefore = true;
     });
   }
 
@@ -94,6 +113,15 @@ export class RedisFanout implements Fanout {
     const entry: FanoutHandler = (m) => handler(m);
     this.handlers.add(entry);
     return () => this.handlers.delete(entry);
+  }
+
+  /**
+   * Called each time the subscriber connection is back after a drop: messages published
+   * meanwhile never reached this node.
+   */
+  onResubscribed(handler: () => void): () => void {
+    this.resubscribedHandlers.add(handler);
+    return () => this.resubscribedHandlers.delete(handler);
   }
 
   stats(): RedisFanoutStats {
