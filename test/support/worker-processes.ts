@@ -58,14 +58,12 @@ export function startWorker(env: Record<string, string>): WorkerProcess {
     exited,
     hasExited: () => gone,
     async waitForLine(prefix, times = 1, timeoutMs = 30_000) {
-      await waitFor(
-        `worker ${child.pid} to print "${prefix}" ×${times} (stderr: ${err.slice(-500)})`,
-        () => {
-          if (gone && lines.filter((l) => l.startsWith(prefix)).length < times) throw new Error(`worker exited; stderr: ${err.slice(-2000)}`);
-          return lines.filter((l) => l.startsWith(prefix)).length >= times;
-        },
-        timeoutMs,
-      );
+      const printed = () => lines.filter((l) => l.startsWith(prefix)).length >= times;
+      // A worker that exits first fails the wait at once, rather than after the timeout.
+      const died = exited.then((code) => {
+        if (!printed()) throw new Error(`worker ${child.pid} exited (code ${code}) before printing "${prefix}" ×${times}; stderr: ${err.slice(-2000)}`);
+      });
+      await Promise.race([waitFor(`worker ${child.pid} to print "${prefix}" ×${times} (stderr: ${err.slice(-500)})`, printed, timeoutMs), died]);
     },
     async kill(signal = 'SIGKILL') {
       if (!gone) child.kill(signal);
