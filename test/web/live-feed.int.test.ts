@@ -102,6 +102,16 @@ describe('LiveFeed against StoreFlow', () => {
     pusher.connect();
     await waitFor('connected and subscribed again', () => feed.state === 'connected' && pusher.channel('private-store.1.orders')?.subscribed);
     await waitFor('the packing change', () => got.some((e) => e.payload.new_status === 'packing' && e.payload.public_id === order.public_id));
+    // Until a read begun after the resubscription has covered the gap, live events are held
+    // and may be delivered by that read (or the reads queued behind it) instead. Once caught
+    // up and quiet — no read for 400 ms — the next change must arrive live.
+    await waitFor('caught up after the reconnect', () => !feed.catchingUp);
+    let reads = -1;
+    let quietSince = 0;
+    await waitFor('no more catch-up reads', () => {
+      if (feed.stats.reads !== reads) [reads, quietSince] = [feed.stats.reads, Date.now()];
+      return Date.now() - quietSince >= 400;
+    });
     const shipped = await app.http.inject({
       method: 'POST',
       url: `/api/stores/1/orders/${order.id}/ship`,

@@ -84,6 +84,15 @@ export class LiveFeed {
     return this.cursor;
   }
 
+  /**
+   * True after start and after every lost socket until a catch-up read begun after the
+   * (re)subscription has read the gap; live events arriving meanwhile are held, then
+   * delivered in log order (or dropped when the read already delivered them).
+   */
+  get catchingUp(): boolean {
+    return this.gap;
+  }
+
   start(): void {
     if (this.started) return;
     this.started = true;
