@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { allProcesses, busiest, cpuSeconds, machineSeconds, REPO, sleep, startLoad, type LoadChild } from './children.js';
 import type { Receipt } from './load-clients.js';
 import { fmt, percentiles, printTable, round, verdict, type Percentiles } from './report.js';
-import { broadcasterLag, call, expectStatus, startStoreFlow, type StoreFlowUnderTest } from './storeflow-app.js';
+import { broadcasterLag, call, eventLoopDelay, expectStatus, startStoreFlow, type StoreFlowUnderTest } from './storeflow-app.js';
 
 /**
  * End to end with the whole app (storeflow-app.ts): `connections` customers, each with a
@@ -38,6 +38,8 @@ export type E2eResult =
       p50BySecond: number[];
       /** The app's storeflow_commit_to_handler_seconds for the broadcaster (bucket bounds). */
       broadcasterCommitToHandler: { count: number; p50: string; p99: string };
+      /** The app's event-loop delay during the run (prom-client's monitorEventLoopDelay). */
+      appEventLoopDelayMs: { p50: number; p99: number; max: number };
       httpErrors: Record<string, number>;
       cores: { app: number; postgres: number; bench: number; machine: number };
       /** Cores by process name over the run (node = app, load generator, this bench and anyone else's). */
@@ -190,6 +192,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
     const [used, foreignTx, receipts, metricsAfter] = [await cpu(), await foreign, await load.receipts(), await app.scrape()];
     const matched = match(run.sends, receipts);
     const pipeline = broadcasterLag(metricsBefore, metricsAfter);
+    const loopDelay = eventLoopDelay(metricsAfter);
     const sendToReceiptMs = percentiles(matched.latencies);
     const result: E2eResult = {
       orders: orders.length,
@@ -202,6 +205,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
       notReceived: matched.notReceived,
       p50BySecond: matched.p50BySecond,
       broadcasterCommitToHandler: pipeline,
+      appEventLoopDelayMs: loopDelay,
       httpErrors: run.httpErrors,
       cores: used.cores,
       busiestProcesses: used.busiest,
@@ -215,6 +219,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
       ['send -> receipt p50 / p99 / max (ms)', `${sendToReceiptMs.p50} / ${sendToReceiptMs.p99} / ${sendToReceiptMs.max}`, verdict(sendToReceiptMs.p99, { atMost: spec.targetP99Ms }, ' ms')],
       ['  receipt after the PATCH answered p50 / p99', `${matched.afterAnswerMs.p50} / ${matched.afterAnswerMs.p99}`, 'negative: the frame beat the HTTP answer'],
       ['  commit -> broadcaster p50 / p99', `${pipeline.p50} / ${pipeline.p99}`, `the app's histogram, ${fmt(pipeline.count)} events`],
+      ['app event-loop delay p50 / p99 / max (ms)', `${loopDelay.p50} / ${loopDelay.p99} / ${loopDelay.max}`, 'a stall here delays HTTP, pipeline and sockets alike'],
       ['p50 by second of the run (ms)', matched.p50BySecond.map((v) => Math.round(v)).join(' ')],
       ['not received', fmt(matched.notReceived)],
       ['other databases holding a transaction', `${fmt(100 * result.foreignTransactions.share, 0)} % of samples`, `oldest ${fmt(foreignTx.oldestMs)} ms (they hold the pipeline back)`],

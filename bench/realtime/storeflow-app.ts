@@ -76,6 +76,12 @@ export type Metrics = Map<string, number>;
 /** Events after the checkpoint, summed over every subscription. */
 const lagEvents = (m: Metrics) => [...m].filter(([k]) => k.startsWith('storeflow_subscription_lag_events')).reduce((sum, [, v]) => sum + v, 0);
 
+/** The app's event-loop delay (ms) between the scrape before and `after`. */
+export function eventLoopDelay(after: Metrics): { p50: number; p99: number; max: number } {
+  const ms = (q: string) => Math.round((after.get(`storeflow_process_nodejs_eventloop_lag_${q}_seconds`) ?? NaN) * 10_000) / 10;
+  return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
+}
+
 /** p50/p99 (upper bucket bounds) of the broadcaster's commit-to-handler histogram between two scrapes. */
 export function broadcasterLag(before: Metrics, after: Metrics): { count: number; p50: string; p99: string } {
   const le = (k: string) => /le="([^"]+)"/.exec(k)?.[1] ?? '+Inf';
@@ -190,7 +196,10 @@ export async function startStoreFlow(): Promise<StoreFlowUnderTest | string> {
   const scrape = async (): Promise<Metrics> => {
     const out: Metrics = new Map();
     for (const line of String((await call(base, 'GET', '/metrics')).body ?? '').split('\n')) {
-      const m = /^(storeflow_(?:commit_to_handler_seconds_bucket|subscription_lag_events)\{[^}]*\}) ([\d.e+-]+)$/.exec(line);
+      const m =
+        /^(storeflow_(?:commit_to_handler_seconds_bucket|subscription_lag_events)\{[^}]*\}) ([\d.e+-]+)$/.exec(line) ??
+        // prom-client's event-loop delay since the previous scrape (it resets on every collect)
+        /^(storeflow_process_nodejs_eventloop_lag_(?:p50|p99|max)_seconds) ([\d.e+-]+)$/.exec(line);
       if (m?.[1] && m[2]) out.set(m[1], Number(m[2]));
     }
     return out;
