@@ -86,9 +86,12 @@ describe('the screens, served by the web role', () => {
     expect(later.json().events).toEqual([]);
   });
 
-  it('refuses the head of a store that is not yours, and without a session', async () => {
+  it('refuses the head of a store that is not yours, without a session, or of a malformed store id', async () => {
     expectError(await t.http.inject({ url: '/api/stores/1/events/head' }), 'AUTH_REQUIRED');
     expectError(await t.http.inject({ url: '/api/stores/3/events/head', headers: staff.headers }), 'TENANT_FORBIDDEN');
+    for (const id of ['abc', '-1', '1.5', '99999999999999999999']) {
+      expectError(await t.http.inject({ url: `/api/stores/${id}/events/head`, headers: staff.headers }), 'VALIDATION_FAILED');
+    }
   });
 });
 
