@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Fanout } from '../../../src/realtime/index.js';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
 import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.js';
 
 /**
  * Two nodes change one channel's subscriber count one after the other: the clients must end
@@ -20,14 +19,7 @@ await describeOnRedis('subscription counts changed on two nodes', () => {
   let quick: ClusterNode;
 
   beforeAll(async () => {
-    const laggard = (f: Fanout): Fanout => ({
-      publish: async (m) => {
-        if (m.kind === 'count') await sleep(lagMs);
-        return f.publish(m);
-      },
-      onMessage: (h) => f.onMessage(h),
-      close: () => f.close(),
-    });
+    const laggard = lagging('count', lagMs);
     [slow, quick] = await Promise.all([
       startClusterNode('slow', { url: REDIS_URL, prefix, apps: [app], stateFanout: laggard }),
       startClusterNode('quick', { url: REDIS_URL, prefix, apps: [app] }),

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import Pusher from 'pusher';
 import { pusherHttpApi, RealtimeNode, RedisClusterState, RedisFanout, type Fanout, type PusherApp } from '../../../src/realtime/index.js';
@@ -37,6 +38,21 @@ export interface ClusterOptions {
   /** What the cluster state publishes through (default: the node's fan-out), e.g. a slowed one. */
   stateFanout?: (fanout: RedisFanout) => Fanout;
 }
+
+/**
+ * A `stateFanout` that is slow between Redis' answer and its `kind` messages leaving (an event
+ * loop busy closing sockets, say): what the ordering tests run their slow nodes on.
+ */
+export const lagging =
+  (kind: 'member' | 'count', ms: number) =>
+  (f: Fanout): Fanout => ({
+    publish: async (m) => {
+      if (m.kind === kind) await sleep(ms);
+      return f.publish(m);
+    },
+    onMessage: (h) => f.onMessage(h),
+    close: () => f.close(),
+  });
 
 export async function startClusterNode(name: string, o: ClusterOptions): Promise<ClusterNode> {
   const sink = new RecordingSink();

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Fanout } from '../../../src/realtime/index.js';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
 import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.js';
 
 /**
  * A user leaves on one node and joins on another (a client moving after a 4200, a node
@@ -24,14 +23,7 @@ await describeOnRedis('presence changes of one user on two nodes', () => {
   beforeAll(async () => {
     // The slow node takes `lagMs` between Redis' answer and its member message leaving (an
     // event loop busy closing sockets, say).
-    const laggard = (f: Fanout): Fanout => ({
-      publish: async (m) => {
-        if (m.kind === 'member') await sleep(lagMs);
-        return f.publish(m);
-      },
-      onMessage: (h) => f.onMessage(h),
-      close: () => f.close(),
-    });
+    const laggard = lagging('member', lagMs);
     [slow, quick] = await Promise.all([
       startClusterNode('slow', { url: REDIS_URL, prefix, apps: [app], stateFanout: laggard }),
       startClusterNode('quick', { url: REDIS_URL, prefix, apps: [app] }),

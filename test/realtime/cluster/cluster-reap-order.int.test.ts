@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Fanout } from '../../../src/realtime/index.js';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
 import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.js';
 
 /**
  * A node dies; a survivor reaps it (member_removed for its user) and the user, reconnecting,
@@ -23,14 +22,7 @@ await describeOnRedis("a dead node's member who comes back on another node", () 
 
   beforeAll(async () => {
     // Both survivors are slow between Redis' answer and their member messages leaving.
-    const laggard = (f: Fanout): Fanout => ({
-      publish: async (m) => {
-        if (m.kind === 'member') await sleep(lagMs);
-        return f.publish(m);
-      },
-      onMessage: (h) => f.onMessage(h),
-      close: () => f.close(),
-    });
+    const laggard = lagging('member', lagMs);
     const start = (name: string, slow: boolean) =>
       startClusterNode(name, { url: REDIS_URL, prefix, apps: [app], ...timings, ...(slow && { stateFanout: laggard }) });
     [s1, s2, doomed] = await Promise.all([start('s1', true), start('s2', true), start('doomed', false)]);
