@@ -161,8 +161,9 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const readinessChecks: DependencyCheck[] = [databaseCheck(db)];
   const realtimeRedis = realtime?.redis;
   if (realtimeRedis) readinessChecks.push({ name: 'redis', required: false, probe: () => realtimeRedis.ping() });
-  // Rate-limit counters shared by every node of a cluster (a connection of their own).
-  const rateLimitRedis = config.REDIS_URL ? createRedisConnection({ url: config.REDIS_URL, name: 'storeflow:ratelimit' }, 'command') : undefined;
+  // Rate-limit counters shared by every node of a cluster (a connection of their own); only
+  // the web role has rate-limited routes.
+  const rateLimitRedis = config.REDIS_URL && config.roles.has('web') ? createRedisConnection({ url: config.REDIS_URL, name: 'storeflow:ratelimit' }, 'command') : undefined;
   rateLimitRedis?.on('error', () => {});
   rateLimitRedis?.connect().catch(() => {});
 
