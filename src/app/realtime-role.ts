@@ -57,6 +57,9 @@ export interface RealtimeRedis {
   stats(): { fanout: RedisFanoutStats; cluster: RedisClusterStats };
 }
 
+/** Where the real-time cluster keeps its keys and pub/sub channel: the same on every node and publisher. */
+export const realtimeRedisPrefix = (config: Config): string => `${config.REDIS_KEY_PREFIX}rt:`;
+
 export async function createRealtimeRole(
   config: Config,
   deps: { own: StoreFlowPusherApp; logger: () => FastifyBaseLogger },
@@ -73,7 +76,7 @@ export async function createRealtimeRole(
   let cluster: RedisClusterState | undefined;
   let redis: RealtimeRedis | null = null;
   if (config.REDIS_URL) {
-    const prefix = `${config.REDIS_KEY_PREFIX}rt:`;
+    const prefix = realtimeRedisPrefix(config);
     const redisFanout = new RedisFanout({ url: config.REDIS_URL, prefix, name: 'storeflow', onError });
     const state = new RedisClusterState({
       url: config.REDIS_URL,

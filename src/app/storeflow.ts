@@ -35,7 +35,7 @@ import {
 import type { Config } from './config.js';
 import { seedDemoIfEmpty, type DemoSeed } from './demo-seed.js';
 import { createMetrics } from './metrics.js';
-import { createRealtimeRole, type RealtimeRole } from './realtime-role.js';
+import { createRealtimeRole, realtimeRedisPrefix, type RealtimeRole } from './realtime-role.js';
 import { createRedisConnection, RedisPublisher, StaticAppRegistry } from '../realtime/index.js';
 import { storeflowPusherApp, type StoreFlowPusherApp } from './storeflow-pusher-app.js';
 
@@ -119,7 +119,7 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   // worker can publish to the cluster, sockets or not (ADR 0008).
   const publisher =
     !realtime && config.REDIS_URL && config.roles.has('worker')
-      ? new RedisPublisher({ url: config.REDIS_URL, prefix: `${config.REDIS_KEY_PREFIX}rt:`, apps: new StaticAppRegistry([pusher.app]), name: 'storeflow' })
+      ? new RedisPublisher({ url: config.REDIS_URL, prefix: realtimeRedisPrefix(config), apps: new StaticAppRegistry([pusher.app]), name: 'storeflow' })
       : null;
   publisher?.connect(3_000).catch(() => {});
   const broadcastControl = realtime?.node.control ?? publisher?.control;
