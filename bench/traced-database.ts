@@ -98,7 +98,7 @@ export class TracedDatabase implements Database {
         const label = statementLabel(text);
         this.count(label, ended - started);
         if (topLevel) this.busyMs += ended - started;
-        if (label === 'SELECT events' && text.includes('pg_snapshot_xmin')) this.sawRead(rows, started, ended);
+        if (label === 'SELECT events' && text.includes('events_horizon')) this.sawRead(rows, started, ended);
         return rows;
       },
     };

@@ -3,7 +3,7 @@ import type { EventLog, Lease } from '../store/index.js';
 import { deadLetterSql } from './dead-letters.js';
 import type { PipelineObserver } from './pipeline-observer.js';
 import { jobCursor, jobFilter, replaySql } from './replay-jobs.js';
-import { accepts, type Subscriber } from './subscriber.js';
+import { accepts, handlerTransaction, type Subscriber } from './subscriber.js';
 
 /**
  * Operator requests a subscription's lease holder carries out between live batches, so they
@@ -25,7 +25,7 @@ export async function retryDeadLetters(c: OperatorContext): Promise<boolean> {
     const event = await c.log.readById(c.lease, letter.event_id);
     try {
       if (!event) throw new Error(`event ${letter.event_id} is no longer in the log`);
-      await c.lease.transaction(async (tx) => {
+      await handlerTransaction(c.lease, c.log, c.subscriber, async (tx) => {
         await c.subscriber.handle(event, tx);
         await deadLetterSql.markRetried(tx, letter.id);
       });
@@ -52,7 +52,7 @@ export async function replayBatch(c: OperatorContext): Promise<boolean> {
   for (const event of events) {
     const at = parseCheckpoint(event.checkpoint);
     try {
-      await c.lease.transaction(async (tx) => {
+      await handlerTransaction(c.lease, c.log, c.subscriber, async (tx) => {
         if (accepts(c.subscriber, event.name)) await c.subscriber.handle(event, tx);
         await replaySql.progress(tx, job.id, at, 1);
       });

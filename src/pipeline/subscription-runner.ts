@@ -5,7 +5,7 @@ import { deadLetterSql } from './dead-letters.js';
 import type { PipelineObserver } from './pipeline-observer.js';
 import { describe, replayBatch, retryDeadLetters } from './operator-requests.js';
 import { backoffDelay } from '../shared/index.js';
-import { DEFAULT_RETRY, accepts, type RetryPolicy, type Subscriber } from './subscriber.js';
+import { DEFAULT_RETRY, accepts, handlerTransaction, type RetryPolicy, type Subscriber } from './subscriber.js';
 import { CheckpointMoved, checkpointOf, subscriptionSql, type SubscriptionRow } from './subscription-store.js';
 import { Wakeup } from './wakeup.js';
 
@@ -189,6 +189,7 @@ export class SubscriptionRunner {
   private async liveBatch(lease: Lease, sub: SubscriptionRow): Promise<Step> {
     const events = await this.o.log.readAfter(lease, checkpointOf(sub), { limit: this.o.batchSize });
     if (events.length === 0) return this.heldBack(lease, sub);
+    this.heldBackMs = 0;
     const more: Step = events.length === this.o.batchSize ? { kind: 'busy' } : { kind: 'idle' };
     if (sub.retry_event_id !== null || events.length === 1) return this.oneByOne(lease, sub, events, more);
     return this.wholeBatch(lease, sub, events, more);
@@ -252,7 +253,7 @@ export class SubscriptionRunner {
     const last = run.at(-1);
     if (!last) return;
     let handled = 0;
-    await lease.transaction(async (tx) => {
+    await handlerTransaction(lease, this.o.log, this.subscriber, async (tx) => {
       for (const [index, event] of run.entries()) {
         if (!accepts(this.subscriber, event.name)) continue;
         try {

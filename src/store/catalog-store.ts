@@ -75,6 +75,7 @@ export class CatalogStore {
     ctx: RequestContext & { userId: number; role: string },
   ): Promise<{ product: ProductView; events: StoredEvent[] }> {
     const result = await this.db.transaction(async (tx) => {
+      await this.log.lockForAppend(tx);
       const [raw] = await tx.query('SELECT * FROM products WHERE id = $1 AND store_id = $2 FOR UPDATE', [productId, storeId]);
       if (!raw) throw new AppError('PRODUCT_NOT_FOUND');
       const current = toProduct(productRow.parse(raw));

@@ -34,7 +34,12 @@ export interface Lease extends Transactional {
 
 export interface Database extends Transactional {
   readonly kind: 'pglite' | 'postgres';
-  /** Takes the lease named `key` if no one holds it, else answers null at once. */
+  /**
+   * Takes the lease named `key` if no one holds it, else answers null at once. A lease's
+   * session commits asynchronously (ADR 0011): what a subscription writes is derived from
+   * the event log and is derived again if a crash of PostgreSQL loses its last commits. A
+   * transaction on it that appends events commits synchronously all the same.
+   */
   tryLease(key: string): Promise<Lease | null>;
   /**
    * Calls `onNotify` for every NOTIFY on `channel` from any process. A hint only: delivery
@@ -52,6 +57,8 @@ export const LEASE_NAMESPACE = 727_002;
 export const PG = {
   uniqueViolation: '23505',
   snapshotImmutable: 'SF001',
+  /** Events appended after another write without `EventLog.lockForAppend` first (ADR 0011). */
+  appendNotLocked: 'SF002',
 } as const;
 
 export function pgErrorCode(e: unknown): string | undefined {

@@ -29,6 +29,12 @@ export interface ReadOptions extends ReadFilter {
 export const MAX_READ_LIMIT = 1000;
 
 /**
+ * SQL for the gap-safe horizon (migration 0004, ADR 0011): events of transactions below it
+ * are final. A scalar subquery, so it is computed once per statement.
+ */
+export const HORIZON = '(SELECT events_horizon())';
+
+/**
  * The event log port over the `events` table.
  *
  * Contract:
@@ -36,7 +42,8 @@ export const MAX_READ_LIMIT = 1000;
  *   that caused them or not at all. (stream, stream_version) is unique: a second writer of
  *   the same version fails and its transaction rolls back.
  * - `readAfter` is gap-safe: it returns only events whose writing transaction is older
- *   than every transaction still in flight, ordered by (transaction id, position). A reader
+ *   than every transaction still in flight that may append events (`HORIZON`: ADR 0001,
+ *   0011), ordered by (transaction id, position). A reader
  *   that resumes from the last checkpoint it saw never skips an event that committed late.
  */
 export class EventLog {
@@ -59,17 +66,32 @@ export class EventLog {
     return () => this.commitListeners.delete(listener);
   }
 
+  /**
+   * Appends in the caller's transaction. Fails (SQLSTATE SF002) when the transaction wrote
+   * something else first without calling `lockForAppend` before that write.
+   */
   async append(tx: Sql, events: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    const insert = this.prepareInsert(events, 1);
+    const insert = this.prepareInsert(events, 1, '(SELECT events_may_append())');
     const rows = await tx.query<EventRow>(insert.sql, [insert.param]);
     return this.stored(rows);
   }
 
   /**
+   * Call first in a transaction that appends events after other writes (a SELECT … FOR
+   * UPDATE counts): readers look past transactions that hold a transaction id without this
+   * lock (ADR 0011), so it must come before the transaction's first write; later, it fails.
+   */
+  async lockForAppend(tx: Sql): Promise<void> {
+    await tx.query('SELECT events_lock_for_append()');
+  }
+
+  /**
    * The INSERT of `events` as one SQL statement taking a single parameter `$<index>`, for a
    * caller that folds it into a larger statement (a CTE) so the whole command is one round
-   * trip. Payloads are validated against the catalogue here; `when` (SQL) can make the insert
+   * trip. Such a statement needs no `lockForAppend`: PostgreSQL locks every table a statement
+   * names before it executes, so `events` is locked before the statement's first write
+   * (ADR 0011) — but only if it is the transaction's first statement that writes. Payloads are validated against the catalogue here; `when` (SQL) can make the insert
    * conditional on the rest of the statement. Pass the rows it returns to `stored()`.
    */
   prepareInsert(events: readonly NewEvent[], index: number, when = 'true'): { sql: string; param: string } {
@@ -108,7 +130,7 @@ export class EventLog {
     const params: unknown[] = [after.transactionId.toString(), after.position];
     const where = [
       '(transaction_id, position) > ($1::xid8, $2::bigint)',
-      'transaction_id < pg_snapshot_xmin(pg_current_snapshot())',
+      `transaction_id < ${HORIZON}`,
     ];
     if (options.storeId !== undefined) {
       params.push(options.storeId);

@@ -2,7 +2,7 @@ export * from './db.js';
 export { PgDatabase } from './pg-database.js';
 export { PgliteDatabase } from './pglite-database.js';
 export { migrate } from './migrate.js';
-export { EventLog, MAX_READ_LIMIT, type ReadFilter, type ReadOptions } from './event-log.js';
+export { EventLog, HORIZON, MAX_READ_LIMIT, type ReadFilter, type ReadOptions } from './event-log.js';
 export * from './order-store.js';
 export type { OrderView, TrackingView } from './order-rows.js';
 export * from './tenancy-store.js';

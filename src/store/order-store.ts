@@ -73,6 +73,7 @@ export class OrderStore {
     const publicId = randomBytes(16).toString('base64url');
     try {
       const result = await this.db.transaction(async (tx) => {
+        await this.log.lockForAppend(tx);
         const [inserted] = await tx.query(
           `INSERT INTO orders (public_id, merchant_id, store_id, fulfilment_type, status, shipping_status,
              customer_name, customer_email, customer_phone, shipping_address, shipping_method,

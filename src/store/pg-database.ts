@@ -179,7 +179,12 @@ export class PgDatabase implements Database {
   async tryLease(key: string): Promise<Lease | null> {
     const { client, gone } = await this.dedicatedClient();
     try {
-      const [row] = (await client.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEASE_NAMESPACE, key])).rows;
+      const [row] = (
+        await client.query(
+          `SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, set_config('synchronous_commit', 'off', false)`,
+          [LEASE_NAMESPACE, key],
+        )
+      ).rows;
       if (!row?.ok) {
         await endClient(client);
         return null;

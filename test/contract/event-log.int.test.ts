@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { beforeAll, expect, it } from 'vitest';
 import { START } from '../../src/events/index.js';
-import { EventLog, MAX_READ_LIMIT, PG, type Database } from '../../src/store/index.js';
+import { EventLog, MAX_READ_LIMIT, PG, pgErrorCode, type Database } from '../../src/store/index.js';
 import { describeEachAdapter } from '../support/databases.js';
 import {
   byTransactionThenPosition,
@@ -81,6 +81,7 @@ await describeEachAdapter('event log', ({ adapter, db: getDb, url }) => {
 
     await expectSqlState(
       db.transaction(async (tx) => {
+        await log.lockForAppend(tx);
         await tx.query(
           `INSERT INTO audit_log (merchant_id, entity, entity_id, action) VALUES (1, 'product', $1, 'duplicate_probe')`,
           [String(productId)],
@@ -228,6 +229,109 @@ await describeEachAdapter('event log', ({ adapter, db: getDb, url }) => {
     } finally {
       await a.query('ROLLBACK').catch(() => {});
       await a.end();
+    }
+  });
+
+  /*
+   * The horizon waits only for transactions that may still append events (ADR 0011). One
+   * that holds a transaction id without the append lock never will, wherever it runs.
+   */
+  const openWith = async (database: 'own' | 'postgres', ...statements: string[]) => {
+    const target = new URL(url()!);
+    if (database === 'postgres') target.pathname = '/postgres';
+    const client = new pg.Client({ connectionString: target.toString() });
+    await client.connect();
+    await client.query('BEGIN');
+    for (const statement of statements) await client.query(statement);
+    return client;
+  };
+
+  for (const [where, database] of [['in this database', 'own'], ['in another database of the cluster', 'postgres']] as const) {
+    it.runIf(adapter === 'postgres')(`does not hold readers back for an open transaction ${where} that cannot append events`, async () => {
+      const from = await tailCheckpoint(db);
+      const storeId = unique();
+      const bystander = await openWith(database, 'SELECT pg_current_xact_id()');
+      try {
+        const [later] = await db.transaction((tx) => log.append(tx, [productEvent({ productId: unique(), version: 1, storeId })]));
+        const ahead = await db.query<{ ahead: boolean }>(
+          'SELECT pg_snapshot_xmin(pg_current_snapshot()) <= $1::xid8 AS ahead',
+          [later!.transaction_id],
+        );
+        expect(ahead[0]?.ahead).toBe(true); // the plain snapshot xmin would hold it back
+        expect((await log.readAfter(db, from, { storeId })).map((e) => e.id)).toEqual([later!.id]);
+      } finally {
+        await bystander.query('ROLLBACK');
+        await bystander.end();
+      }
+    });
+  }
+
+  it.runIf(adapter === 'postgres')('holds readers back for an open transaction that locked the log for appending, before it appends', async () => {
+    const from = await tailCheckpoint(db);
+    const storeId = unique();
+    const writer = await openWith('own', 'SELECT events_lock_for_append()', 'SELECT pg_current_xact_id()');
+    try {
+      const [later] = await db.transaction((tx) => log.append(tx, [productEvent({ productId: unique(), version: 1, storeId })]));
+      expect(await log.readAfter(db, from, { storeId })).toEqual([]);
+      const [first] = await log.append(clientSql(writer), [productEvent({ productId: unique(), version: 1, storeId })]);
+      await writer.query('COMMIT');
+      await settleLog(db);
+      expect((await log.readAfter(db, from, { storeId })).map((e) => e.id)).toEqual([first!.id, later!.id]);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => {});
+      await writer.end();
+    }
+  });
+
+  it('refuses to append after another write unless the log was locked for appending first, and keeps nothing of it', async () => {
+    const storeId = unique();
+    const late = productEvent({ productId: unique(), version: 1, storeId });
+    const err = await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT pg_current_xact_id()');
+        await log.append(tx, [late]);
+      })
+      .catch((e: unknown) => e);
+    expect(pgErrorCode(err), String(err)).toBe(PG.appendNotLocked);
+    const tooLate = await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT pg_current_xact_id()');
+        await log.lockForAppend(tx);
+      })
+      .catch((e: unknown) => e);
+    expect(pgErrorCode(tooLate), String(tooLate)).toBe(PG.appendNotLocked);
+    expect(await countStream(late.stream)).toBe(0);
+
+    const [stored] = await db.transaction(async (tx) => {
+      await log.lockForAppend(tx);
+      await tx.query('SELECT pg_current_xact_id()');
+      return log.append(tx, [late]);
+    });
+    expect(stored?.stream).toBe(late.stream);
+  });
+
+  it.runIf(adapter === 'postgres')('commits a subscription lease asynchronously, but a transaction on it that appends events synchronously', async () => {
+    const lease = await db.tryLease(`event-log-durability-${unique()}`);
+    expect(lease).not.toBeNull();
+    const setting = async (sql: { query: Database['query'] }) =>
+      (await sql.query<{ s: string }>('SELECT current_setting($1) AS s', ['synchronous_commit']))[0]?.s;
+    try {
+      expect(await setting(lease!)).toBe('off');
+      const inside = await lease!.transaction(async (tx) => {
+        const before = await setting(tx);
+        await log.lockForAppend(tx);
+        return [before, await setting(tx)];
+      });
+      expect(inside).toEqual(['off', 'on']);
+      const firstWrite = await lease!.transaction(async (tx) => {
+        await log.append(tx, [productEvent({ productId: unique(), version: 1, storeId: unique() })]);
+        return setting(tx);
+      });
+      expect(firstWrite).toBe('on');
+      expect(await setting(lease!)).toBe('off');
+      expect(await setting(db)).toBe('on');
+    } finally {
+      await lease!.release();
     }
   });
 

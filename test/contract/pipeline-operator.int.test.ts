@@ -208,12 +208,14 @@ await describeEachAdapter('event pipeline operations', ({ adapter, db: getDb, ur
       const name = await freshSubscription('replay-held');
       const probe = new ProbeSubscriber(name);
       const { pipeline } = await startPipeline(db, log, [probe]);
-      // An open transaction that took its id first: every event below commits after it
-      // started, so gap-safe readers (the live runner and the replay) must wait for it.
+      // An open transaction that may append events and took its id first: every event below
+      // commits after it started, so gap-safe readers (the live runner and the replay) must
+      // wait for it.
       const blocker = new pg.Client({ connectionString: url()! });
       await blocker.connect();
       try {
         await blocker.query('BEGIN');
+        await blocker.query('SELECT events_lock_for_append()');
         await blocker.query('SELECT pg_current_xact_id()');
         appendClock.advance(HOUR);
         const from = appendClock.now();

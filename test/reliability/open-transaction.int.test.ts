@@ -40,6 +40,8 @@ await describeOnPostgres('a pipeline worker behind a long-running open transacti
     blocker = new pg.Client({ connectionString: url! });
     await blocker.connect();
     await blocker.query('BEGIN');
+    // It takes its id before appending, so it locks the log for appending first (ADR 0011).
+    await blocker.query('SELECT events_lock_for_append()');
     await blocker.query('SELECT pg_current_xact_id()');
     const blockerStream = unique();
     const [held1] = await log.append(clientSql(blocker), [productEvent({ productId: blockerStream, version: 1, storeId })]);

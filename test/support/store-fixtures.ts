@@ -14,6 +14,7 @@ import {
 import { AppError, fixedClock, type ErrorCode } from '../../src/shared/index.js';
 import {
   EventLog,
+  HORIZON,
   OrderStore,
   pgErrorCode,
   type Database,
@@ -152,16 +153,16 @@ export const unique = () => 1_000_000 + process.pid * 1000 + ++uniqueCounter;
 
 /**
  * Waits until every event in the table is below the gap-safe horizon, i.e. a reader sees
- * all of them. On PostgreSQL the horizon (snapshot xmin) is cluster-wide, so a transaction
- * of another test file in flight holds readers back for a moment; this waits it out rather
- * than racing it. It synchronises; it asserts nothing about speed.
+ * all of them. A transaction appending events in flight (on PostgreSQL, possibly of another
+ * test file, if it shares the database) holds readers back for a moment; this waits it out
+ * rather than racing it. It synchronises; it asserts nothing about speed.
  */
 export async function settleLog(db: Sql, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await db.query<{ settled: boolean }>(
       `SELECT coalesce((SELECT transaction_id FROM events ORDER BY transaction_id DESC LIMIT 1)
-                       < pg_snapshot_xmin(pg_current_snapshot()), true) AS settled`,
+                       < ${HORIZON}, true) AS settled`,
     );
     if (row?.settled) return;
     if (Date.now() > deadline) throw new Error('event log did not settle: a transaction stayed open');

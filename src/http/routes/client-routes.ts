@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Database, TenancyStore } from '../../store/index.js';
+import { HORIZON, type Database, type TenancyStore } from '../../store/index.js';
 import { accessOf, requireStore } from '../auth.js';
 import { storeParams } from '../schemas.js';
 
@@ -22,11 +22,11 @@ export async function clientRoutes(app: FastifyInstance, deps: { db: Database; t
     schema: { params: storeParams, tags: ['events'], summary: "The checkpoint where a store's log ends (gap-safe)" },
     preHandler: requireStore(deps.tenancy, 'events.read'),
   }, async (request) => {
-    // Only transactions below the snapshot's xmin are final: an open older one could still
-    // commit an event that sorts before a newer visible one, so the head stops below them.
+    // Only transactions below the horizon are final: an open older one could still commit
+    // an event that sorts before a newer visible one, so the head stops below them.
     const [row] = await deps.db.query<{ transaction_id: string; position: string }>(
       `SELECT transaction_id::text AS transaction_id, position::text AS position FROM events
-       WHERE store_id = $1 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE store_id = $1 AND transaction_id < ${HORIZON}
        ORDER BY transaction_id DESC, position DESC LIMIT 1`,
       [accessOf(request).storeId],
     );

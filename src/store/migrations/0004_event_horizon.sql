@@ -1,0 +1,67 @@
+-- The gap-safe read horizon no longer waits for transactions that can never append events
+-- (ADR 0011). A transaction that appends events after another write must first call
+-- events_lock_for_append(), which takes `events` in ROW EXCLUSIVE mode before the transaction
+-- has a transaction id; a single statement that writes events (an INSERT, or a CTE with
+-- one) takes that lock before it executes anyway. So a transaction that holds a transaction
+-- id without that lock never appends events, and readers may look past it.
+
+-- The transaction id below which every event a reader can see is final: the oldest
+-- transaction in flight at the caller's snapshot that may still append events (it holds
+-- the lock, or it has ended since the snapshot was taken and may have appended), else the
+-- snapshot's xmax. Equal to pg_snapshot_xmin when every transaction in flight may append.
+-- pg_locks names transaction ids in 32 bits; those of transactions in flight are within
+-- 2^31 of each other, so the low 32 bits identify them.
+CREATE FUNCTION events_horizon() RETURNS xid8 LANGUAGE sql STABLE AS $$
+  WITH locks AS MATERIALIZED (
+    SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction, relation, database, mode
+    FROM pg_locks
+    WHERE granted AND locktype IN ('transactionid', 'relation')
+  ), bystanders AS (
+    -- In flight now, with a transaction id, and not holding `events` for writing.
+    SELECT t.xid32 FROM locks t
+    WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
+      AND NOT EXISTS (
+        SELECT 1 FROM locks r
+        WHERE r.locktype = 'relation' AND r.virtualtransaction = t.virtualtransaction
+          AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
+          AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+  )
+  SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM bystanders)
+$$;
+
+-- Both functions below also make the transaction commit synchronously, whatever its
+-- session says (lease sessions commit asynchronously): an event is durable before any
+-- reader can see it, as PostgreSQL shows a synchronous commit only once it is flushed.
+
+-- Call first in a transaction that will append events after other writes.
+CREATE FUNCTION events_lock_for_append() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL
+     AND current_setting('storeflow.events_locked', true) IS DISTINCT FROM 'on' THEN
+    RAISE EXCEPTION 'events_lock_for_append() must come before the transaction''s first write'
+      USING ERRCODE = 'SF002';
+  END IF;
+  LOCK TABLE events IN ROW EXCLUSIVE MODE;
+  PERFORM set_config('storeflow.events_locked', 'on', true);
+  PERFORM set_config('synchronous_commit', 'on', true);
+END $$;
+
+-- True when this transaction may append events now: it called events_lock_for_append()
+-- or appended before, or it has written nothing yet (the INSERT calling this took the lock
+-- before it writes, and the transaction keeps it). Raises otherwise, so a writer that
+-- forgot the lock fails instead of being read past.
+CREATE FUNCTION events_may_append() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('storeflow.events_locked', true) = 'on' THEN
+    RETURN true;
+  END IF;
+  IF pg_current_xact_id_if_assigned() IS NULL THEN
+    PERFORM set_config('storeflow.events_locked', 'on', true);
+    PERFORM set_config('synchronous_commit', 'on', true);
+    RETURN true;
+  END IF;
+  RAISE EXCEPTION 'a transaction that wrote before appending events must call events_lock_for_append() first'
+    USING ERRCODE = 'SF002';
+END $$;
