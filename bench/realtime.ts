@@ -289,7 +289,7 @@ async function main(): Promise<void> {
   const m = await attempt('many', many);
   const i = await attempt('idle', idle);
   const e = await attempt('e2e', () =>
-    runE2e({ connections: CONNECTIONS, firstAddress: addresses(), perAddress: PER_ADDRESS, targetP99Ms: TARGET.e2eP99Ms, rate: E2E_RATE, seconds: E2E_SECONDS }),
+    runE2e({ connections: CONNECTIONS, firstAddress: addresses(), perAddress: PER_ADDRESS, targetP99Ms: TARGET.e2eP99Ms, rate: E2E_RATE, seconds: E2E_SECONDS, nodeArgs: serverNodeArgs() }),
   );
 
   const summary = summarize({ broadcast: broadcastRuns, rawNode: rawNodeRuns, rawC: rawCRuns }, m, i, e);

@@ -19,6 +19,8 @@ export interface E2eSpec {
   perAddress: number;
   targetP99Ms: number;
   rate: number;
+  /** Extra node flags for the app (--cpu-prof …). */
+  nodeArgs?: readonly string[];
   seconds: number;
 }
 
@@ -36,6 +38,8 @@ export type E2eResult =
       notReceived: number;
       /** p50 send-to-receipt of the transitions sent in each second of the run: growing = backlog. */
       p50BySecond: number[];
+      /** p99 send-to-receipt of the transitions sent in each second: where the tail sits. */
+      p99BySecond: number[];
       /** The app's storeflow_commit_to_handler_seconds for the broadcaster (bucket bounds). */
       broadcasterCommitToHandler: { count: number; p50: string; p99: string };
       /** The app's event-loop delay during the run (prom-client's monitorEventLoopDelay). */
@@ -140,7 +144,13 @@ function match(sends: Send[], receipts: Receipt[]) {
     afterAnswer.push(got.at - s.at - s.httpMs);
     (bySecond[Math.floor((s.at - (sends[0]?.at ?? 0)) / 1000)] ??= []).push(got.at - s.at);
   }
-  return { latencies, afterAnswerMs: percentiles(afterAnswer), notReceived, p50BySecond: bySecond.map((l) => percentiles(l).p50) };
+  return {
+    latencies,
+    afterAnswerMs: percentiles(afterAnswer),
+    notReceived,
+    p50BySecond: bySecond.map((l) => percentiles(l).p50),
+    p99BySecond: bySecond.map((l) => percentiles(l).p99),
+  };
 }
 
 /** CPU of the app, its PostgreSQL backends, this benchmark and the machine over a run. */
@@ -171,7 +181,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
     return { skipped: why };
   };
   if (!existsSync(join(REPO, 'src/reactions/broadcaster.ts'))) return skip('the app is not wired to the real-time server yet (no src/reactions/broadcaster.ts)');
-  const app = await startStoreFlow();
+  const app = await startStoreFlow(spec.nodeArgs);
   if (typeof app === 'string') return skip(app);
   const load = await startLoad();
   try {
@@ -204,6 +214,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
       afterAnswerMs: matched.afterAnswerMs,
       notReceived: matched.notReceived,
       p50BySecond: matched.p50BySecond,
+      p99BySecond: matched.p99BySecond,
       broadcasterCommitToHandler: pipeline,
       appEventLoopDelayMs: loopDelay,
       httpErrors: run.httpErrors,
@@ -221,6 +232,7 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
       ['  commit -> broadcaster p50 / p99', `${pipeline.p50} / ${pipeline.p99}`, `the app's histogram, ${fmt(pipeline.count)} events`],
       ['app event-loop delay p50 / p99 / max (ms)', `${loopDelay.p50} / ${loopDelay.p99} / ${loopDelay.max}`, 'a stall here delays HTTP, pipeline and sockets alike'],
       ['p50 by second of the run (ms)', matched.p50BySecond.map((v) => Math.round(v)).join(' ')],
+      ['p99 by second of the run (ms)', matched.p99BySecond.map((v) => Math.round(v)).join(' ')],
       ['not received', fmt(matched.notReceived)],
       ['other databases holding a transaction', `${fmt(100 * result.foreignTransactions.share, 0)} % of samples`, `oldest ${fmt(foreignTx.oldestMs)} ms (they hold the pipeline back)`],
       ['CPU cores: app / postgres / bench / machine', `${c.app} / ${c.postgres} / ${c.bench} / ${c.machine}`, `busiest: ${used.busiest.map(([n, v]) => `${n} ${v}`).join(', ')}`],

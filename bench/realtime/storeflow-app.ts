@@ -144,7 +144,8 @@ export interface StoreFlowUnderTest {
 }
 
 /** Starts StoreFlow on a fresh database; a string (why not) when it has no real-time settings. */
-export async function startStoreFlow(): Promise<StoreFlowUnderTest | string> {
+/** `nodeArgs`: extra flags for the app's node (--cpu-prof …). */
+export async function startStoreFlow(nodeArgs: readonly string[] = []): Promise<StoreFlowUnderTest | string> {
   const httpPort = await freePort();
   const settings = await realtimeSettings(httpPort);
   if (!settings) return 'found no PUSHER_*/REALTIME_* key setting in src/app/config.ts; set BENCH_E2E_KEY (and BENCH_E2E_WS_PORT / BENCH_E2E_WS_PATH)';
@@ -154,7 +155,7 @@ export async function startStoreFlow(): Promise<StoreFlowUnderTest | string> {
   await query(`CREATE DATABASE ${dbName}`);
   const dropDb = () => query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(() => undefined);
   const removeCleanup = addCleanup(dropDb);
-  const app = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
+  const app = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/app/main.ts'], {
     cwd: REPO,
     detached: true, // its own process group, killed whole
     stdio: ['ignore', 'pipe', 'pipe'],

