@@ -36,7 +36,8 @@
  *   npx tsx bench/realtime/profile-summary.ts /tmp/realtime-prof-…/CPU….cpuprofile
  *
  * Flags: --connections (10000; at most 19,000: one load process), --rates (broadcast msg/s
- * steps, 2,5,10,20), --seconds (8 per step), --warmup (3), --bytes (200, message data),
+ * steps, 2,5,10,20), --seconds (8 per step), --warmup (3 s before each measured step; for e2e,
+ * seconds driven at the e2e rate before the measured run), --bytes (200, message data),
  * --sample-every (20), --repeat (1: broadcast and raw N times, alternating; medians and ranges
  * reported), --e2e-rate (200), --e2e-seconds (15), --cpu-prof. Env for e2e:
  * BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), BENCH_E2E_KEY /
@@ -289,7 +290,7 @@ async function main(): Promise<void> {
   const m = await attempt('many', many);
   const i = await attempt('idle', idle);
   const e = await attempt('e2e', () =>
-    runE2e({ connections: CONNECTIONS, firstAddress: addresses(), perAddress: PER_ADDRESS, targetP99Ms: TARGET.e2eP99Ms, rate: E2E_RATE, seconds: E2E_SECONDS, nodeArgs: serverNodeArgs() }),
+    runE2e({ connections: CONNECTIONS, firstAddress: addresses(), perAddress: PER_ADDRESS, targetP99Ms: TARGET.e2eP99Ms, rate: E2E_RATE, seconds: E2E_SECONDS, warmupSeconds: WARMUP, nodeArgs: serverNodeArgs() }),
   );
 
   const summary = summarize({ broadcast: broadcastRuns, rawNode: rawNodeRuns, rawC: rawCRuns }, m, i, e);

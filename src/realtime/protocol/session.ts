@@ -16,6 +16,8 @@ export class Session implements Subscriber {
   engaged = false;
   /** When a pusher:ping was sent and not yet answered by any frame. */
   pingSentAt: number | undefined;
+  /** Where in the ping spread (heartbeats.ts) this connection's next ping falls, 0 to 1; drawn again after each ping. */
+  pingSlack = Math.random();
   closed = false;
   private budgetSecond = -1;
   private budgetUsed = 0;
