@@ -6,34 +6,45 @@
 -- id without that lock never appends events, and readers may look past it.
 
 -- The transaction id below which every event a reader can see is final: the oldest
--- transaction in flight at the caller's snapshot that may still append events (it holds
--- the lock, or it has ended since the snapshot was taken and may have appended), else the
--- snapshot's xmax. Equal to pg_snapshot_xmin when every transaction in flight may append.
--- pg_locks names transaction ids in 32 bits; those of transactions in flight are within
--- 2^31 of each other, so the low 32 bits identify them.
+-- transaction in flight at the caller's snapshot that may still append events, else the
+-- snapshot's xmax. A transaction in flight is passed over only when it is proven a
+-- bystander: pg_locks shows it with its transaction id and without `events` held for
+-- writing, AND it is still in progress after pg_locks was read. The second half matters: at
+-- commit, PostgreSQL marks the transaction done first and releases its locks after, the
+-- `events` lock (a fast-path lock) before its transaction id lock, so a committing writer
+-- can show up without its `events` lock for a moment; it is then no longer in progress.
+-- Everything else in flight (a writer, one that ended since the snapshot, a prepared
+-- transaction) counts. pg_locks names transaction ids in 32 bits; those in flight are
+-- within 2^31 of each other, so the low 32 bits identify them.
+-- On a hot standby pg_locks does not show the primary's transactions (and the snapshot's
+-- running ids are not in pg_snapshot_xip there), so it falls back to the snapshot's xmin.
 CREATE FUNCTION events_horizon() RETURNS xid8 LANGUAGE plpgsql STABLE AS $$
 -- STABLE, so it runs on the caller's snapshot: the one its scan of `events` sees. plpgsql,
--- not sql: it keeps its query plan for the session (measured: 0.09 ms a call, against 0.5
--- ms for the same query as a SQL function, which is planned on every call).
+-- not sql: it keeps its query plans for the session (measured: 0.09 ms a call, against 0.5
+-- ms for one query as a SQL function, which is planned on every call). Two statements, run
+-- in order: pg_locks is read before the transactions are asked whether they still run.
+DECLARE
+  bystanders bigint[];
 BEGIN
+  IF pg_is_in_recovery() THEN
+    RETURN pg_snapshot_xmin(pg_current_snapshot());
+  END IF;
+  WITH locks AS MATERIALIZED (
+    SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction, relation, database, mode
+    FROM pg_locks
+    WHERE granted AND locktype IN ('transactionid', 'relation')
+  )
+  SELECT coalesce(array_agg(t.xid32), '{}') INTO bystanders FROM locks t
+  WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
+    AND NOT EXISTS (
+      SELECT 1 FROM locks r
+      WHERE r.locktype = 'relation' AND r.virtualtransaction = t.virtualtransaction
+        AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
+        AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()));
   RETURN (
-    WITH locks AS MATERIALIZED (
-      SELECT locktype, transactionid::text::bigint AS xid32, virtualtransaction, relation, database, mode
-      FROM pg_locks
-      WHERE granted AND locktype IN ('transactionid', 'relation')
-    ), bystanders AS (
-      -- In flight now, with a transaction id, and not holding `events` for writing.
-      SELECT t.xid32 FROM locks t
-      WHERE t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
-        AND NOT EXISTS (
-          SELECT 1 FROM locks r
-          WHERE r.locktype = 'relation' AND r.virtualtransaction = t.virtualtransaction
-            AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
-            AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-    )
     SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
     FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-    WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM bystanders)
+    WHERE NOT (x::text::bigint % 4294967296 = ANY (bystanders) AND pg_xact_status(x) = 'in progress')
   );
 END $$;
 
