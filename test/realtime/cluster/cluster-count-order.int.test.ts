@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
-import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
+import { describeOnRedis } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { slowAndQuickNodes } from './cluster-harness.js';
 
 /**
  * Two nodes change one channel's subscriber count one after the other: the clients must end
@@ -13,24 +13,11 @@ import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.j
  */
 await describeOnRedis('subscription counts changed on two nodes', () => {
   const app = testApp({ subscriptionCountEnabled: true });
-  const prefix = redisTestPrefix();
   const lagMs = 400;
-  let slow: ClusterNode;
-  let quick: ClusterNode;
-
-  beforeAll(async () => {
-    const laggard = lagging('count', lagMs);
-    [slow, quick] = await Promise.all([
-      startClusterNode('slow', { url: REDIS_URL, prefix, apps: [app], stateFanout: laggard }),
-      startClusterNode('quick', { url: REDIS_URL, prefix, apps: [app] }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([slow, quick].map((n) => n?.stop()));
-    await deleteRedisKeys(prefix);
-  });
+  const nodes = slowAndQuickNodes({ app, kind: 'count', lagMs });
 
   it('leaves every client with the latest cluster total', async () => {
+    const { slow, quick } = nodes();
     const watcher = quick.client(app);
     await nextEvent(watcher, 'room', 'pusher:subscription_succeeded');
     const counts: number[] = [];

@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import Pusher from 'pusher';
 import { pusherHttpApi, RealtimeNode, RedisClusterState, RedisFanout, type Fanout, type PusherApp } from '../../../src/realtime/index.js';
 import { pusherClient, type ClientIdentity, type PusherClient } from '../../support/realtime-clients.js';
 import { RecordingSink } from '../../support/realtime-server.js';
+import { deleteRedisKeys, REDIS_URL, redisTestPrefix, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
 
 /**
  * N real nodes of one cluster in this process: each a RealtimeNode with its own Redis
@@ -113,5 +115,71 @@ export async function startClusterNode(name: string, o: ClusterOptions): Promise
       await node.transport.close(500);
       await server.close();
     },
+  };
+}
+
+/** Heartbeat and node TTL of the outage tests: a node's absence is noticed within 1.7 s. */
+export const FAST_TIMINGS = { heartbeatMs: 200, nodeTtlMs: 1_500 } as const;
+
+/**
+ * A private redis-server and the nodes `names` of one cluster on it (FAST_TIMINGS), started
+ * in beforeAll and stopped in afterAll (Redis killed last). `staggerMs`: start the nodes one
+ * after the other, that far apart (heartbeats out of phase, as on separate machines);
+ * otherwise together. Call the returned function inside a test for the running handles.
+ */
+export function clusterOnPrivateRedis<N extends string>(o: {
+  app: PusherApp;
+  prefix: string;
+  names: readonly N[];
+  persistent?: boolean;
+  staggerMs?: number;
+}): () => { redis: PrivateRedis } & Record<N, ClusterNode> {
+  let redis: PrivateRedis | undefined;
+  const nodes = new Map<N, ClusterNode>();
+  beforeAll(async () => {
+    redis = await startPrivateRedis({ persistent: o.persistent ?? false });
+    const url = redis.url;
+    const start = async (name: N) => nodes.set(name, await startClusterNode(name, { url, prefix: o.prefix, apps: [o.app], ...FAST_TIMINGS }));
+    if (o.staggerMs === undefined) await Promise.all(o.names.map(start));
+    else {
+      for (const [i, name] of o.names.entries()) {
+        if (i > 0) await sleep(o.staggerMs);
+        await start(name);
+      }
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => n.stop()));
+    await redis?.stop('SIGKILL');
+  });
+  return () => {
+    if (!redis) throw new Error('the cluster is not started: call inside a test');
+    return { redis, ...(Object.fromEntries(nodes) as Record<N, ClusterNode>) };
+  };
+}
+
+/**
+ * Two nodes on the shared Redis under a prefix of their own: `slow` takes `lagMs` between
+ * Redis' answer and its `kind` messages leaving (`lagging`), `quick` does not. Started in
+ * beforeAll, stopped (and their keys deleted) in afterAll; call the returned function
+ * inside a test for the running handles.
+ */
+export function slowAndQuickNodes(o: { app: PusherApp; kind: 'member' | 'count'; lagMs: number }): () => { slow: ClusterNode; quick: ClusterNode } {
+  const prefix = redisTestPrefix();
+  let pair: { slow: ClusterNode; quick: ClusterNode } | undefined;
+  beforeAll(async () => {
+    const [slow, quick] = await Promise.all([
+      startClusterNode('slow', { url: REDIS_URL, prefix, apps: [o.app], stateFanout: lagging(o.kind, o.lagMs) }),
+      startClusterNode('quick', { url: REDIS_URL, prefix, apps: [o.app] }),
+    ]);
+    pair = { slow, quick };
+  });
+  afterAll(async () => {
+    await Promise.all([pair?.slow.stop(), pair?.quick.stop()]);
+    await deleteRedisKeys(prefix);
+  });
+  return () => {
+    if (!pair) throw new Error('the nodes are not started: call inside a test');
+    return pair;
   };
 }

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
-import { deleteRedisKeys, describeOnRedis, REDIS_URL, redisTestPrefix } from '../../support/redis.js';
+import { describeOnRedis } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { slowAndQuickNodes } from './cluster-harness.js';
 
 /**
  * A user leaves on one node and joins on another (a client moving after a 4200, a node
@@ -15,26 +15,13 @@ import { lagging, startClusterNode, type ClusterNode } from './cluster-harness.j
  */
 await describeOnRedis('presence changes of one user on two nodes', () => {
   const app = testApp();
-  const prefix = redisTestPrefix();
   const lagMs = 400;
-  let slow: ClusterNode;
-  let quick: ClusterNode;
-
-  beforeAll(async () => {
-    // The slow node takes `lagMs` between Redis' answer and its member message leaving (an
-    // event loop busy closing sockets, say).
-    const laggard = lagging('member', lagMs);
-    [slow, quick] = await Promise.all([
-      startClusterNode('slow', { url: REDIS_URL, prefix, apps: [app], stateFanout: laggard }),
-      startClusterNode('quick', { url: REDIS_URL, prefix, apps: [app] }),
-    ]);
-  });
-  afterAll(async () => {
-    await Promise.all([slow, quick].map((n) => n?.stop()));
-    await deleteRedisKeys(prefix);
-  });
+  // The slow node takes `lagMs` between Redis' answer and its member message leaving (an
+  // event loop busy closing sockets, say).
+  const nodes = slowAndQuickNodes({ app, kind: 'member', lagMs });
 
   it('delivers member_removed then member_added, in the order Redis decided them', async () => {
+    const { slow, quick } = nodes();
     const watcher = quick.client(app, { user: { id: 'watcher' } });
     await nextEvent(watcher, 'presence-room', 'pusher:subscription_succeeded');
     const seen: string[] = [];

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
-import { describeWithRedisServer, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { describeWithRedisServer } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { clusterOnPrivateRedis } from './cluster-harness.js';
 
 /**
  * While Redis is away a node can only go by its own members: a user leaving there is
@@ -12,22 +12,11 @@ import { startClusterNode, type ClusterNode } from './cluster-harness.js';
  * a user it announced gone who is still a member of the cluster is announced again.
  */
 await describeWithRedisServer('a leave during a Redis outage, by a user still on another node (private redis-server)', () => {
-  let redis: PrivateRedis;
-  let a: ClusterNode;
-  let b: ClusterNode;
   const app = testApp();
-
-  beforeAll(async () => {
-    redis = await startPrivateRedis({ persistent: true });
-    const start = (name: string) => startClusterNode(name, { url: redis.url, prefix: 'leave:', apps: [app], heartbeatMs: 200, nodeTtlMs: 1_500 });
-    [a, b] = await Promise.all([start('a'), start('b')]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.stop('SIGKILL');
-  });
+  const cluster = clusterOnPrivateRedis({ app, prefix: 'leave:', names: ['a', 'b'], persistent: true });
 
   it("announces the user again to the node's subscribers once Redis is back", async () => {
+    const { redis, a, b } = cluster();
     const watcher = a.client(app, { user: { id: 'watcher' } });
     await nextEvent(watcher, 'presence-room', 'pusher:subscription_succeeded');
     const onA = a.client(app, { user: { id: 'u', info: { name: 'U' } } });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
-import { describeWithRedisServer, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { describeWithRedisServer } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { clusterOnPrivateRedis } from './cluster-harness.js';
 
 /**
  * Presence webhooks across a Redis outage: a node that reported a join or a leave on its own
@@ -11,20 +11,11 @@ import { startClusterNode, type ClusterNode } from './cluster-harness.js';
  * and member_removed once per change, not twice.
  */
 await describeWithRedisServer('presence webhooks across a Redis outage (private redis-server)', () => {
-  let redis: PrivateRedis;
-  let a: ClusterNode;
   const app = testApp();
-
-  beforeAll(async () => {
-    redis = await startPrivateRedis({ persistent: true });
-    a = await startClusterNode('a', { url: redis.url, prefix: 'hooks:', apps: [app], heartbeatMs: 200, nodeTtlMs: 1_500 });
-  });
-  afterAll(async () => {
-    await a?.stop();
-    await redis?.stop('SIGKILL');
-  });
+  const cluster = clusterOnPrivateRedis({ app, prefix: 'hooks:', names: ['a'], persistent: true });
 
   it('reports a join and a leave made during the outage once each', async () => {
+    const { redis, a } = cluster();
     const leaver = a.client(app, { user: { id: 'leaver' } });
     await nextEvent(leaver, 'presence-room', 'pusher:subscription_succeeded');
     await waitFor('leaver in Redis', async () => (await a.node.control.users(app.id, 'presence-room')).includes('leaver'), 5_000);

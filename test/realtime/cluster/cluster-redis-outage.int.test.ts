@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { testApp } from '../../support/realtime-apps.js';
 import { echoClient, nextEvent } from '../../support/realtime-clients.js';
-import { describeWithRedisServer, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { describeWithRedisServer } from '../../support/redis.js';
 import { waitFor, within } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { clusterOnPrivateRedis } from './cluster-harness.js';
 
 /**
  * Redis (a private server of this test) stops under a two-node cluster and comes back empty
@@ -12,22 +12,11 @@ import { startClusterNode, type ClusterNode } from './cluster-harness.js';
  * across nodes resumes and the presence list and counts are whole again, without a restart.
  */
 await describeWithRedisServer('a cluster across a Redis outage (private redis-server)', () => {
-  let redis: PrivateRedis;
-  let a: ClusterNode;
-  let b: ClusterNode;
   const app = testApp();
-
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-    const start = (name: string) => startClusterNode(name, { url: redis.url, prefix: 'outage:', apps: [app], heartbeatMs: 200, nodeTtlMs: 1_500 });
-    [a, b] = await Promise.all([start('a'), start('b')]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.stop('SIGKILL');
-  });
+  const cluster = clusterOnPrivateRedis({ app, prefix: 'outage:', names: ['a', 'b'] });
 
   it('rejects publishing while Redis is down, and resumes delivery and presence by itself when it is back', async () => {
+    const { redis, a, b } = cluster();
     const listener = b.client(app);
     await nextEvent(listener, 'orders', 'pusher:subscription_succeeded');
     const alice = echoClient(a.client(app, { user: { id: 'alice', info: {} } }));

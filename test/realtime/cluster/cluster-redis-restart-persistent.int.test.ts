@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testApp } from '../../support/realtime-apps.js';
 import { echoClient, nextEvent } from '../../support/realtime-clients.js';
-import { describeWithRedisServer, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { describeWithRedisServer } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { FAST_TIMINGS, clusterOnPrivateRedis } from './cluster-harness.js';
 
 /**
  * Redis goes away for longer than a node's TTL and comes back WITH its data (append-only
@@ -14,26 +14,13 @@ import { startClusterNode, type ClusterNode } from './cluster-harness.js';
  * the webhooks that their channels were vacated, then occupied and joined again.
  */
 await describeWithRedisServer('a cluster across a Redis restart that keeps its data (private redis-server)', () => {
-  let redis: PrivateRedis;
-  let a: ClusterNode;
-  let b: ClusterNode;
   const app = testApp();
-  const timings = { heartbeatMs: 200, nodeTtlMs: 1_500 };
-
-  beforeAll(async () => {
-    redis = await startPrivateRedis({ persistent: true });
-    const start = (name: string) => startClusterNode(name, { url: redis.url, prefix: 'persist:', apps: [app], ...timings });
-    // Heartbeats out of phase (as on separate machines): b ticks half a heartbeat after a.
-    a = await start('a');
-    await sleep(timings.heartbeatMs / 2);
-    b = await start('b');
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.stop('SIGKILL');
-  });
+  const timings = FAST_TIMINGS;
+  // Heartbeats out of phase (as on separate machines): b ticks half a heartbeat after a.
+  const cluster = clusterOnPrivateRedis({ app, prefix: 'persist:', names: ['a', 'b'], persistent: true, staggerMs: timings.heartbeatMs / 2 });
 
   it('reaps no live node, and announces no departure, when every registration expired during the outage', async () => {
+    const { redis, a, b } = cluster();
     const alice = echoClient(a.client(app, { user: { id: 'alice', info: {} } }));
     const bob = echoClient(b.client(app, { user: { id: 'bob', info: {} } }));
     await new Promise((resolve) => alice.join('room').here(resolve));

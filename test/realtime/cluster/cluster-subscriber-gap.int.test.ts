@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { testApp } from '../../support/realtime-apps.js';
 import { nextEvent } from '../../support/realtime-clients.js';
-import { describeWithRedisServer, redisClient, startPrivateRedis, type PrivateRedis } from '../../support/redis.js';
+import { describeWithRedisServer, redisClient } from '../../support/redis.js';
 import { waitFor } from '../../support/waiting.js';
-import { startClusterNode, type ClusterNode } from './cluster-harness.js';
+import { clusterOnPrivateRedis } from './cluster-harness.js';
 
 /**
  * A node's SUBSCRIBE connection drops and reconnects (Redis restarted, a proxy cut it)
@@ -12,22 +12,11 @@ import { startClusterNode, type ClusterNode } from './cluster-harness.js';
  * with the cluster's, rather than leave them a member who is gone.
  */
 await describeWithRedisServer("presence changes missed while a node's subscriber connection was down (private redis-server)", () => {
-  let redis: PrivateRedis;
-  let a: ClusterNode;
-  let b: ClusterNode;
   const app = testApp();
-
-  beforeAll(async () => {
-    redis = await startPrivateRedis();
-    const start = (name: string) => startClusterNode(name, { url: redis.url, prefix: 'gap:', apps: [app], heartbeatMs: 200, nodeTtlMs: 1_500 });
-    [a, b] = await Promise.all([start('a'), start('b')]);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await redis?.stop('SIGKILL');
-  });
+  const cluster = clusterOnPrivateRedis({ app, prefix: 'gap:', names: ['a', 'b'] });
 
   it('sends the members that changed meanwhile once it is subscribed again', async () => {
+    const { redis, a, b } = cluster();
     const watcher = a.client(app, { user: { id: 'watcher' } });
     await nextEvent(watcher, 'presence-room', 'pusher:subscription_succeeded');
     const members = (watcher.channel('presence-room') as unknown as { members: { get(id: string): unknown } }).members;
