@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { allProcesses, busiest, cpuSeconds, machineSeconds, REPO, sleep, startLoad, type LoadChild } from './children.js';
 import type { Receipt } from './load-clients.js';
 import { fmt, percentiles, printTable, round, verdict, type Percentiles } from './report.js';
-import { broadcasterLag, call, eventLoopDelay, expectStatus, startStoreFlow, type StoreFlowUnderTest } from './storeflow-app.js';
+import { broadcasterLag, call, eventLoopDelay, expectStatus, patchServed, startStoreFlow, type StoreFlowUnderTest } from './storeflow-app.js';
 
 /**
  * End to end with the whole app (storeflow-app.ts): `connections` customers, each with a
@@ -42,6 +42,10 @@ export type E2eResult =
       p50BySecond: number[];
       /** p99 send-to-receipt of the transitions sent in each second: where the tail sits. */
       p99BySecond: number[];
+      /** p99 of the HTTP PATCH alone, by second: a tail here is the command, not the pipeline. */
+      httpP99BySecond: number[];
+      /** The app's own time for the PATCH (storeflow_http_request_duration_seconds, bucket bounds). */
+      patchServedInApp: { count: number; p50: string; p99: string };
       /** The app's storeflow_commit_to_handler_seconds for the broadcaster (bucket bounds). */
       broadcasterCommitToHandler: { count: number; p50: string; p99: string };
       /** The app's event-loop delay during the run (prom-client's monitorEventLoopDelay). */
@@ -137,6 +141,7 @@ function match(sends: Send[], receipts: Receipt[]) {
   const latencies: number[] = [];
   const afterAnswer: number[] = [];
   const bySecond: number[][] = [];
+  const httpBySecond: number[][] = [];
   let notReceived = 0;
   for (const s of sends.filter((x) => x.ok)) {
     const after = (byClient.get(s.client) ?? []).filter((r) => r.at >= s.at);
@@ -147,7 +152,9 @@ function match(sends: Send[], receipts: Receipt[]) {
     }
     latencies.push(got.at - s.at);
     afterAnswer.push(got.at - s.at - s.httpMs);
-    (bySecond[Math.floor((s.at - (sends[0]?.at ?? 0)) / 1000)] ??= []).push(got.at - s.at);
+    const second = Math.floor((s.at - (sends[0]?.at ?? 0)) / 1000);
+    (bySecond[second] ??= []).push(got.at - s.at);
+    (httpBySecond[second] ??= []).push(s.httpMs);
   }
   return {
     latencies,
@@ -155,6 +162,7 @@ function match(sends: Send[], receipts: Receipt[]) {
     notReceived,
     p50BySecond: bySecond.map((l) => percentiles(l).p50),
     p99BySecond: bySecond.map((l) => percentiles(l).p99),
+    httpP99BySecond: httpBySecond.map((l) => percentiles(l).p99),
   };
 }
 
@@ -206,12 +214,14 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
     const cpu = await cpuMeter(app, load);
     let driving = true;
     const foreign = app.foreignTransactions(() => driving);
+    console.log(`e2e: measuring from ${new Date().toISOString()}`);
     const run = await drive(app, orders, auth, spec.rate, spec.seconds, warmup.sends.length);
     await sleep(2_000); // the last broadcasts
     driving = false;
     const [used, foreignTx, receipts, metricsAfter] = [await cpu(), await foreign, await load.receipts(), await app.scrape()];
     const matched = match(run.sends, receipts);
     const pipeline = broadcasterLag(metricsBefore, metricsAfter);
+    const served = patchServed(metricsBefore, metricsAfter);
     const loopDelay = eventLoopDelay(metricsAfter);
     const sendToReceiptMs = percentiles(matched.latencies);
     const result: E2eResult = {
@@ -225,6 +235,8 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
       notReceived: matched.notReceived,
       p50BySecond: matched.p50BySecond,
       p99BySecond: matched.p99BySecond,
+      httpP99BySecond: matched.httpP99BySecond,
+      patchServedInApp: served,
       broadcasterCommitToHandler: pipeline,
       appEventLoopDelayMs: loopDelay,
       httpErrors: run.httpErrors,
@@ -237,12 +249,14 @@ export async function runE2e(spec: E2eSpec): Promise<E2eResult> {
     printTable(`end to end: StoreFlow + PostgreSQL, ${fmt(clients)} customers, ${spec.rate} transitions/s for ${round(run.seconds, 1)} s after ${spec.warmupSeconds} s of warm-up`, [
       ['transitions sent', `${fmt(result.transitions)} (${result.transitionsPerSecond}/s)`, Object.keys(run.httpErrors).length ? `HTTP errors ${JSON.stringify(run.httpErrors)}` : undefined],
       ['HTTP PATCH p50 / p99 (ms)', `${result.httpMs.p50} / ${result.httpMs.p99}`],
+      ['  served in the app p50 / p99', `${served.p50} / ${served.p99}`, `first byte read to answer written, ${fmt(served.count)} requests`],
       ['send -> receipt p50 / p99 / max (ms)', `${sendToReceiptMs.p50} / ${sendToReceiptMs.p99} / ${sendToReceiptMs.max}`, verdict(sendToReceiptMs.p99, { atMost: spec.targetP99Ms }, ' ms')],
       ['  receipt after the PATCH answered p50 / p99', `${matched.afterAnswerMs.p50} / ${matched.afterAnswerMs.p99}`, 'negative: the frame beat the HTTP answer'],
       ['  commit -> broadcaster p50 / p99', `${pipeline.p50} / ${pipeline.p99}`, `the app's histogram, ${fmt(pipeline.count)} events`],
       ['app event-loop delay p50 / p99 / max (ms)', `${loopDelay.p50} / ${loopDelay.p99} / ${loopDelay.max}`, 'a stall here delays HTTP, pipeline and sockets alike'],
       ['p50 by second of the run (ms)', matched.p50BySecond.map((v) => Math.round(v)).join(' ')],
       ['p99 by second of the run (ms)', matched.p99BySecond.map((v) => Math.round(v)).join(' ')],
+      ['  of which the HTTP PATCH, p99 by second', matched.httpP99BySecond.map((v) => Math.round(v)).join(' ')],
       ['not received', fmt(matched.notReceived)],
       ['other databases holding a transaction', `${fmt(100 * result.foreignTransactions.share, 0)} % of samples`, `oldest ${fmt(foreignTx.oldestMs)} ms (they hold the pipeline back)`],
       ['CPU cores: app / postgres / bench / machine', `${c.app} / ${c.postgres} / ${c.bench} / ${c.machine}`, `busiest: ${used.busiest.map(([n, v]) => `${n} ${v}`).join(', ')}`],

@@ -82,21 +82,32 @@ export function eventLoopDelay(after: Metrics): { p50: number; p99: number; max:
   return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
 }
 
-/** p50/p99 (upper bucket bounds) of the broadcaster's commit-to-handler histogram between two scrapes. */
-export function broadcasterLag(before: Metrics, after: Metrics): { count: number; p50: string; p99: string } {
+/**
+ * p50/p99 (upper bucket bounds) of one series of a histogram between two scrapes: `name`
+ * is the histogram, `labels` a label matcher, e.g. 'subscription="broadcaster"'.
+ */
+export function histogramBetween(before: Metrics, after: Metrics, name: string, labels: string): { count: number; p50: string; p99: string } {
   const le = (k: string) => /le="([^"]+)"/.exec(k)?.[1] ?? '+Inf';
   const buckets = [...after]
-    .filter(([k]) => k.startsWith('storeflow_commit_to_handler_seconds_bucket') && k.includes('subscription="broadcaster"'))
+    .filter(([k]) => k.startsWith(`${name}_bucket`) && k.includes(labels))
     .map(([k, v]) => ({ le: le(k), n: v - (before.get(k) ?? 0) }))
     .sort((a, b) => (a.le === '+Inf' ? Infinity : Number(a.le)) - (b.le === '+Inf' ? Infinity : Number(b.le)));
   const total = buckets.at(-1)?.n ?? 0;
   const at = (p: number) => {
     const b = buckets.find((x) => x.n >= (p / 100) * total);
     if (!b) return '-';
-    return b.le === '+Inf' ? '> 30 s' : `<= ${Number(b.le) * 1000} ms`;
+    return b.le === '+Inf' ? `> ${Number(buckets.at(-2)?.le ?? 0) * 1000} ms` : `<= ${Number(b.le) * 1000} ms`;
   };
   return { count: total, p50: at(50), p99: at(99) };
 }
+
+/** The broadcaster's commit-to-handler time between two scrapes. */
+export const broadcasterLag = (before: Metrics, after: Metrics) =>
+  histogramBetween(before, after, 'storeflow_commit_to_handler_seconds', 'subscription="broadcaster"');
+
+/** The app's own time for the status PATCH (first byte read to answer written) between two scrapes. */
+export const patchServed = (before: Metrics, after: Metrics) =>
+  histogramBetween(before, after, 'storeflow_http_request_duration_seconds', 'route="/api/stores/:storeId/orders/:orderId/status"');
 
 /** StoreFlow's real-time settings from its config schema; undefined when it has none. */
 async function realtimeSettings(httpPort: number) {
@@ -166,7 +177,7 @@ export async function startStoreFlow(nodeArgs: readonly string[] = []): Promise<
       HOST: '127.0.0.1',
       DATABASE_URL: dbUrl.toString(),
       DATABASE_POOL_MAX: '20',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_APP_LOG ? 'info' : 'warn',
       STOREFLOW_SEED_DEMO: 'true',
       RATE_LIMIT_LOGIN_PER_MINUTE: '100000',
       RATE_LIMIT_CHECKOUT_PER_MINUTE: '100000',
@@ -175,7 +186,8 @@ export async function startStoreFlow(nodeArgs: readonly string[] = []): Promise<
   });
   track(app, true);
   let output = '';
-  for (const s of [app.stdout, app.stderr]) s?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const logFile = process.env.BENCH_APP_LOG ? (await import('node:fs')).createWriteStream(process.env.BENCH_APP_LOG) : undefined;
+  for (const s of [app.stdout, app.stderr]) s?.on('data', (c: Buffer) => { logFile?.write(c); output = (output + c.toString()).slice(-4000); });
   const base = `http://127.0.0.1:${httpPort}`;
   const stop = async () => {
     if (app.exitCode === null && app.pid) {
@@ -198,7 +210,7 @@ export async function startStoreFlow(nodeArgs: readonly string[] = []): Promise<
     const out: Metrics = new Map();
     for (const line of String((await call(base, 'GET', '/metrics')).body ?? '').split('\n')) {
       const m =
-        /^(storeflow_(?:commit_to_handler_seconds_bucket|subscription_lag_events)\{[^}]*\}) ([\d.e+-]+)$/.exec(line) ??
+        /^(storeflow_(?:commit_to_handler_seconds_bucket|http_request_duration_seconds_bucket|subscription_lag_events)\{[^}]*\}) ([\d.e+-]+)$/.exec(line) ??
         // prom-client's event-loop delay since the previous scrape (it resets on every collect)
         /^(storeflow_process_nodejs_eventloop_lag_(?:p50|p99|max)_seconds) ([\d.e+-]+)$/.exec(line);
       if (m?.[1] && m[2]) out.set(m[1], Number(m[2]));

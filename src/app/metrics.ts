@@ -52,6 +52,14 @@ export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logge
     registers: [registry],
   });
 
+  const httpDuration = new Histogram({
+    name: 'storeflow_http_request_duration_seconds',
+    help: 'HTTP requests served, from the first byte read to the answer written, by route (its pattern) and status class',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
   const lagEvents = new Gauge({ name: 'storeflow_subscription_lag_events', help: 'Events in the log after the checkpoint', labelNames: ['subscription'], registers: [registry] });
   const lagSeconds = new Gauge({ name: 'storeflow_subscription_lag_seconds', help: 'Age of the oldest event not yet handled', labelNames: ['subscription'], registers: [registry] });
   const parkedNow = new Gauge({ name: 'storeflow_dead_letters_open', help: 'Dead letters parked and not yet resolved', labelNames: ['subscription'], registers: [registry] });
@@ -83,6 +91,10 @@ export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logge
     registry,
     observer,
     observeRealtime: (source: RealtimeSource) => observeRealtime(registry, source),
+    /** `route` is the matched pattern (never the raw path, so ids cannot grow the label set). */
+    requestServed(r: { method: string; route: string | undefined; statusCode: number; seconds: number }): void {
+      httpDuration.observe({ method: r.method, route: r.route ?? 'unmatched', status: `${Math.floor(r.statusCode / 100)}xx` }, r.seconds);
+    },
     async render(): Promise<{ contentType: string; body: string }> {
       await refresh();
       return { contentType: registry.contentType, body: await registry.metrics() };

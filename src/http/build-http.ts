@@ -33,7 +33,10 @@ export interface HttpDeps {
   tenancy: TenancyStore;
   clock: Clock;
   pipelineAdmin: PipelineAdmin;
-  metrics: { render(): Promise<{ contentType: string; body: string }> };
+  metrics: {
+    render(): Promise<{ contentType: string; body: string }>;
+    requestServed(r: { method: string; route: string | undefined; statusCode: number; seconds: number }): void;
+  };
   config: HttpConfig;
   logger: FastifyServerOptions['logger'];
   /**
@@ -72,6 +75,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   installErrorHandler(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.requestServed({ method: request.method, route: request.routeOptions.url, statusCode: reply.statusCode, seconds: reply.elapsedTime / 1000 });
   });
 
   await app.register(cookie);

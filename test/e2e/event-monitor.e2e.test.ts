@@ -244,6 +244,16 @@ describe('the event monitor API', () => {
     expect(res.body).toMatch(/storeflow_subscription_lag_events\{subscription="store-counters"\} \d/);
   });
 
+  it('times HTTP requests by route pattern and status class, never by raw path', async () => {
+    await get(platformAdmin, '/api/admin/events?limit=1');
+    await t.http.inject({ method: 'GET', url: '/api/no-such-thing/12345' });
+    const body = (await t.http.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(body).toContain('# TYPE storeflow_http_request_duration_seconds histogram');
+    expect(body).toMatch(/storeflow_http_request_duration_seconds_count\{method="GET",route="\/api\/admin\/events",status="2xx"\} [1-9]/);
+    expect(body).toMatch(/storeflow_http_request_duration_seconds_count\{method="GET",route="unmatched",status="4xx"\} [1-9]/);
+    expect(body).not.toContain('12345');
+  });
+
   it('answers bad input with the documented errors', async () => {
     expectError(await get(platformAdmin, '/api/admin/events?after=yesterday'), 'CHECKPOINT_INVALID');
     expectError(await get(platformAdmin, '/api/admin/events?limit=0'), 'VALIDATION_FAILED');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RealtimeCounters } from '../../src/realtime/metrics/realtime-counters.js';
-import { PING_SPREAD, sweepHeartbeats } from '../../src/realtime/protocol/heartbeats.js';
+import { HeartbeatSweep, PING_SPREAD, SWEEP_SLICES } from '../../src/realtime/protocol/heartbeats.js';
 import type { NodeState } from '../../src/realtime/protocol/node-state.js';
 import { DEFAULT_SERVER_LIMITS } from '../../src/realtime/protocol/server-limits.js';
 import { Session } from '../../src/realtime/protocol/session.js';
@@ -25,9 +25,13 @@ describe('heartbeat sweep', () => {
       session.engaged = true;
       return session;
     });
-    const state = { sessions: () => sessions } as unknown as NodeState;
-    const sweep = (atMs: number) => sweepHeartbeats(state, DEFAULT_SERVER_LIMITS, atMs, () => {});
-    return { pinged, sweep };
+    const state = { sessions: () => sessions, connectionCount: n } as unknown as NodeState;
+    const sweeper = new HeartbeatSweep(state, DEFAULT_SERVER_LIMITS, () => {});
+    /** One whole pass: every connection looked at once. */
+    const sweep = (atMs: number) => {
+      for (let i = 0; i < SWEEP_SLICES; i++) sweeper.tick(atMs);
+    };
+    return { pinged, sweep, tick: (atMs: number) => sweeper.tick(atMs) };
   };
 
   it('pings no connection before its activity timeout and every one by the end of the spread', () => {
@@ -51,5 +55,19 @@ describe('heartbeat sweep', () => {
     // Uniform: about 500 a quarter; a binomial(2000, 1/4) stays within 350..650 (over 8 sigma).
     for (const n of perQuarter) expect(n).toBeGreaterThan(350);
     for (const n of perQuarter) expect(n).toBeLessThan(650);
+  });
+
+  it('pings a crowd that is all due in slices of a tick each, not in one burst', () => {
+    const { pinged, tick } = crowd(2_000);
+    const late = TIMEOUT_S * 1000 * (1 + PING_SPREAD) + 1;
+    const perTick: number[] = [];
+    for (let i = 0; i < SWEEP_SLICES; i++) {
+      const before = pinged.length;
+      tick(late);
+      perTick.push(pinged.length - before);
+    }
+    expect(perTick).toEqual(Array(SWEEP_SLICES).fill(2_000 / SWEEP_SLICES));
+    tick(late); // the next pass: everyone is waiting for a pong, nobody is pinged again
+    expect(pinged).toHaveLength(2_000);
   });
 });

@@ -6,7 +6,7 @@ import { RealtimeCounters } from '../metrics/realtime-counters.js';
 import { parseClientMessage } from './client-message.js';
 import type { Connection } from './connection.js';
 import { handlerFor } from './event-handlers.js';
-import { sweepHeartbeats } from './heartbeats.js';
+import { HeartbeatSweep, SWEEP_SLICES } from './heartbeats.js';
 import { frames } from './frames.js';
 import type { HandlerContext } from './handler-context.js';
 import { originAllowed, parseConnectUrl } from './handshake.js';
@@ -101,13 +101,14 @@ export class PusherServer {
         this.onError(error);
       }
     });
+    const sweep = new HeartbeatSweep(this.state, this.limits, this.kick);
     this.sweepTimer = setInterval(() => {
       try {
-        sweepHeartbeats(this.state, this.limits, this.now(), this.kick);
+        sweep.tick(this.now());
       } catch (error) {
         this.onError(error);
       }
-    }, this.limits.sweepIntervalMs);
+    }, this.limits.sweepIntervalMs / SWEEP_SLICES);
     this.sweepTimer.unref();
   }
 

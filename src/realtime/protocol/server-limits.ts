@@ -10,7 +10,7 @@ export interface ServerLimits {
   maxBufferedBytes: number;
   /** Client events one connection may send per second before 4301. */
   clientEventsPerSecond: number;
-  /** How often idle, unresponsive and never-subscribing connections are looked for. */
+  /** How often each connection is looked at for being idle, unresponsive or never subscribing (in SWEEP_SLICES ticks). */
   sweepIntervalMs: number;
   /** How long a cache channel remembers its last event. */
   cacheTtlMs: number;
