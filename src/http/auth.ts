@@ -31,14 +31,16 @@ export function installAuthentication(app: FastifyInstance, deps: { tenancy: Ten
   app.decorateRequest('principal', null);
   app.decorateRequest('access', null);
   app.addHook('preHandler', async (request) => {
+    // Store routes learn the caller's role in the same round trip (see requireStore).
+    const storeId = storeIdParam(request);
     const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (bearer) {
-      request.principal = await deps.tenancy.principalForApiToken(bearer, deps.clock.now());
+      request.principal = await deps.tenancy.principalForApiToken(bearer, deps.clock.now(), storeId);
       return;
     }
     const cookie = request.cookies[SESSION_COOKIE];
     if (!cookie) return;
-    const principal = await deps.tenancy.principalForSession(cookie, deps.clock.now());
+    const principal = await deps.tenancy.principalForSession(cookie, deps.clock.now(), storeId);
     if (principal && !SAFE_METHODS.has(request.method) && request.headers['x-csrf-token'] !== principal.csrfToken) {
       // A forged cross-site form post carries the cookie but cannot know the token.
       request.principal = null;
@@ -66,15 +68,24 @@ export const requireUser: preHandlerAsyncHookHandler = async function (request: 
   principalOf(request);
 };
 
+/** The request's `:storeId` when it is a well-formed id (validation answers the rest). */
+function storeIdParam(request: FastifyRequest): number | undefined {
+  const storeId = Number((request.params as { storeId?: unknown } | undefined)?.storeId);
+  return Number.isSafeInteger(storeId) && storeId > 0 ? storeId : undefined;
+}
+
 /**
  * Binds the request to the `:storeId` in its path. A store the caller has no membership in
- * answers TENANT_FORBIDDEN whether or not it exists, so ids cannot be probed.
+ * answers TENANT_FORBIDDEN whether or not it exists, so ids cannot be probed. The role was
+ * usually found with the credentials (`Principal.storeRole`); asked again otherwise.
  */
 export function requireStore(tenancy: TenancyStore, action: StoreAction): preHandlerAsyncHookHandler {
   return async function (request: FastifyRequest) {
     const principal = principalOf(request);
-    const storeId = Number((request.params as { storeId?: unknown }).storeId);
-    const membership = Number.isSafeInteger(storeId) && storeId > 0 ? await tenancy.roleIn(principal.userId, storeId) : null;
+    const storeId = storeIdParam(request);
+    if (storeId === undefined) throw new AppError('TENANT_FORBIDDEN');
+    const looked = principal.storeRole;
+    const membership = looked?.storeId === storeId ? looked.membership : await tenancy.roleIn(principal.userId, storeId);
     if (!membership || membership.merchantId !== principal.merchantId) throw new AppError('TENANT_FORBIDDEN');
     if (!roleAllows(membership.role, action)) throw new AppError('ROLE_FORBIDDEN', { role: membership.role, action });
     request.access = { storeId, merchantId: membership.merchantId, role: membership.role };

@@ -25,6 +25,14 @@ export interface Subscriber {
   readonly appendsEvents?: boolean;
   handle(event: StoredEvent, tx: Sql): Promise<void>;
   /**
+   * Delay this subscription accepts for fewer round trips: woken by a commit, it waits this
+   * long (ms) before reading, so the events committed meanwhile come as one batch (one
+   * read, one transaction, one checkpoint move) instead of one each. Undefined or 0: read
+   * at once, for subscriptions someone is watching live (the broadcaster). See
+   * `BACKGROUND_GATHER_MS`.
+   */
+  readonly gatherMs?: number;
+  /**
    * False when handling an event twice would count it twice (a counter projection). Such a
    * subscriber cannot take a range replay; it is rebuilt from the start instead (`reset`).
    */
@@ -35,6 +43,14 @@ export interface Subscriber {
    */
   reset?(tx: Sql): Promise<void>;
 }
+
+/**
+ * What subscriptions nobody watches live (counters, outgoing webhooks, notifications) wait
+ * after a wake-up. At 200 commits/s this turns about ten reads and transactions into one
+ * per subscription; each costs a few round trips that a busy node pays for in latency
+ * everywhere else (measured in BENCHMARKS.md, "End to end").
+ */
+export const BACKGROUND_GATHER_MS = 50;
 
 export interface RetryPolicy extends BackoffPolicy {
   /** Attempts before the event is parked as a dead letter (>= 1). */
@@ -48,11 +64,17 @@ export const accepts = (s: Subscriber, name: string) => s.eventNames === undefin
 /**
  * The transaction `handle` runs in, whoever calls it (live batches, dead-letter retries,
  * replays). A subscriber that appends events may write other rows first, so the log is
- * locked for appending before anything else (ADR 0011).
+ * locked for appending before anything else (ADR 0011); once a transaction that did append
+ * has committed, readers are woken.
  */
-export function handlerTransaction<T>(lease: Lease, log: EventLog, subscriber: Subscriber, fn: (tx: Sql) => Promise<T>): Promise<T> {
-  return lease.transaction(async (tx) => {
+export async function handlerTransaction<T>(lease: Lease, log: EventLog, subscriber: Subscriber, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  let appended = false;
+  const result = await lease.transaction(async (tx) => {
     if (subscriber.appendsEvents) await log.lockForAppend(tx);
-    return fn(tx);
+    const out = await fn(tx);
+    appended = log.appendedIn(tx);
+    return out;
   });
+  if (appended) log.committed();
+  return result;
 }

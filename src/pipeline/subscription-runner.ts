@@ -98,7 +98,10 @@ export class SubscriptionRunner {
           continue;
         }
         const step = await this.step(lease);
-        if (step.kind === 'idle') await this.o.wakeup.wait(this.o.pollIntervalMs, mark);
+        if (step.kind === 'idle') {
+          await this.o.wakeup.wait(this.o.pollIntervalMs, mark);
+          if (this.subscriber.gatherMs && !this.stopped) await new Promise((r) => setTimeout(r, this.subscriber.gatherMs));
+        }
         if (step.kind === 'retry') await this.o.wakeup.wait(Math.min(this.o.pollIntervalMs, step.at.getTime() - this.now().getTime()), mark);
       } catch (e) {
         this.known = null;
@@ -267,7 +270,6 @@ export class SubscriptionRunner {
       await subscriptionSql.advance(tx, this.name, from, parseCheckpoint(last.checkpoint), handled, this.now());
     });
     this.remember(parseCheckpoint(last.checkpoint));
-    if (handled > 0 && this.subscriber.appendsEvents) this.o.log.committed();
     const now = this.now().getTime();
     for (const event of run) {
       if (accepts(this.subscriber, event.name)) this.o.observer.handled(this.name, event.name, now - Date.parse(event.timestamp));

@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../events/index.js';
-import type { Subscriber } from '../pipeline/index.js';
+import { BACKGROUND_GATHER_MS, type Subscriber } from '../pipeline/index.js';
 import type { Clock } from '../shared/index.js';
 import type { Sql } from '../store/index.js';
 import { deliverySql } from './delivery-outbox.js';
@@ -34,6 +34,7 @@ export function webhookBody(event: StoredEvent): Record<string, unknown> {
 export class MerchantWebhooks implements Subscriber {
   readonly name = 'merchant-webhooks';
   readonly eventNames = WEBHOOK_EVENT_TYPES;
+  readonly gatherMs = BACKGROUND_GATHER_MS;
 
   constructor(private readonly o: { clock: Clock }) {}
 

@@ -1,6 +1,6 @@
 import type { OrderCreatedData, OrderStatusUpdatedData, ShippingStatusUpdatedData } from '../domain/index.js';
 import { NotificationCreated, type NewEvent, type NotificationCreatedData, type StoredEvent } from '../events/index.js';
-import type { Subscriber } from '../pipeline/index.js';
+import { BACKGROUND_GATHER_MS, type Subscriber } from '../pipeline/index.js';
 import type { Clock } from '../shared/index.js';
 import type { EventLog, Sql } from '../store/index.js';
 import { deliverySql } from './delivery-outbox.js';
@@ -51,6 +51,7 @@ export class Notifier implements Subscriber {
   readonly name = 'notifier';
   readonly eventNames = ['OrderCreated', 'OrderStatusUpdated', 'ShippingStatusUpdated'] as const;
   readonly appendsEvents = true;
+  readonly gatherMs = BACKGROUND_GATHER_MS;
   private readonly base: string;
 
   constructor(private readonly o: NotifierOptions) {

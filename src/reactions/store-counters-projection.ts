@@ -1,6 +1,6 @@
 import type { OrderCreatedData, OrderStatusUpdatedData } from '../domain/index.js';
 import type { StoredEvent } from '../events/index.js';
-import type { Subscriber } from '../pipeline/index.js';
+import { BACKGROUND_GATHER_MS, type Subscriber } from '../pipeline/index.js';
 import type { Sql } from '../store/index.js';
 
 /**
@@ -11,13 +11,14 @@ import type { Sql } from '../store/index.js';
 export const storeCountersProjection: Subscriber = {
   name: 'store-counters',
   eventNames: ['OrderCreated', 'OrderStatusUpdated'],
+  gatherMs: BACKGROUND_GATHER_MS,
   // Counting twice would be wrong: replays of a range are refused; rebuild instead.
   idempotent: false,
 
   async handle(event: StoredEvent, tx: Sql): Promise<void> {
     if (event.name === 'OrderCreated') {
       const p = event.payload as OrderCreatedData;
-      await bump(tx, p.store_id, p.status, 1);
+      await bump(tx, p.store_id, [[p.status, 1]]);
       await tx.query(
         `INSERT INTO store_orders_per_hour (store_id, hour, count) VALUES ($1, date_trunc('hour', $2::timestamptz), 1)
          ON CONFLICT (store_id, hour) DO UPDATE SET count = store_orders_per_hour.count + 1`,
@@ -26,8 +27,7 @@ export const storeCountersProjection: Subscriber = {
       return;
     }
     const p = event.payload as OrderStatusUpdatedData;
-    await bump(tx, p.store_id, p.old_status, -1);
-    await bump(tx, p.store_id, p.new_status, 1);
+    await bump(tx, p.store_id, [[p.old_status, -1], [p.new_status, 1]]);
   },
 
   async reset(tx: Sql): Promise<void> {
@@ -36,11 +36,16 @@ export const storeCountersProjection: Subscriber = {
   },
 };
 
-async function bump(tx: Sql, storeId: number, status: string, by: number): Promise<void> {
+/** Moves a store's count per status by the given amounts (summed per status), in one statement. */
+async function bump(tx: Sql, storeId: number, moves: readonly (readonly [status: string, by: number])[]): Promise<void> {
+  const by = new Map<string, number>();
+  for (const [status, delta] of moves) by.set(status, (by.get(status) ?? 0) + delta);
+  const statuses = [...by.keys()];
   await tx.query(
-    `INSERT INTO store_order_counts (store_id, status, count) VALUES ($1, $2, $3)
+    `INSERT INTO store_order_counts (store_id, status, count)
+     SELECT $1, status, delta FROM unnest($2::text[], $3::int[]) AS d(status, delta)
      ON CONFLICT (store_id, status) DO UPDATE SET count = store_order_counts.count + EXCLUDED.count`,
-    [storeId, status, by],
+    [storeId, statuses, statuses.map((status) => by.get(status))],
   );
 }
 

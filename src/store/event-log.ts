@@ -48,6 +48,8 @@ export const HORIZON = '(SELECT events_horizon())';
  */
 export class EventLog {
   private readonly commitListeners = new Set<() => void>();
+  /** Transactions that appended at least one event (see `appendedIn`). */
+  private readonly appending = new WeakSet<Sql>();
   /** Counts appends as they are written (a transaction that later rolls back was counted too). */
   onAppend: (name: string) => void = () => {};
 
@@ -74,7 +76,17 @@ export class EventLog {
     if (events.length === 0) return [];
     const insert = this.prepareInsert(events, 1, '(SELECT events_may_append())');
     const rows = await tx.query<EventRow>(insert.sql, [insert.param]);
+    if (rows.length > 0) this.appending.add(tx);
     return this.stored(rows);
+  }
+
+  /**
+   * Whether `append` wrote events in this transaction: after it commits, readers are woken
+   * (`committed`) only if it did. A subscriber that may append (the notifier) mostly does
+   * not, and a wake-up for nothing costs every subscription a read and a held-back check.
+   */
+  appendedIn(tx: Sql): boolean {
+    return this.appending.has(tx);
   }
 
   /**

@@ -29,6 +29,37 @@ export interface Principal {
   /** Set for cookie sessions: mutations must echo it in X-CSRF-TOKEN. */
   csrfToken: string | null;
   via: 'session' | 'token';
+  /**
+   * When the credentials were looked up for a store (the request's `:storeId`): what
+   * `roleIn` answers for it, found in the same round trip.
+   */
+  storeRole?: { storeId: number; membership: { role: Role; merchantId: number } | null };
+}
+
+/**
+ * The user's role in store `$<n>` of their own merchant, as columns `store_role` and
+ * `store_merchant_id` (null for none or a null store id), for a query over users `u`.
+ */
+const storeRoleJoin = (n: number) => `LEFT JOIN LATERAL (
+    SELECT m.role AS store_role, s.merchant_id AS store_merchant_id FROM store_memberships m JOIN stores s ON s.id = m.store_id
+    WHERE m.user_id = u.id AND m.store_id = $${n}::bigint AND s.merchant_id = u.merchant_id
+  ) sr ON true`;
+
+function principalOf(row: Record<string, unknown>, storeId: number | undefined, session: { csrfToken: string } | null): Principal {
+  return {
+    userId: Number(row.id),
+    merchantId: Number(row.merchant_id),
+    email: String(row.email),
+    name: String(row.name),
+    csrfToken: session ? session.csrfToken : null,
+    via: session ? 'session' : 'token',
+    ...(storeId !== undefined && {
+      storeRole: {
+        storeId,
+        membership: row.store_role == null ? null : { role: z.enum(ROLES).parse(row.store_role), merchantId: Number(row.store_merchant_id) },
+      },
+    }),
+  };
 }
 
 export interface LockoutPolicy {
@@ -93,21 +124,15 @@ export class TenancyStore {
     await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [tokenDigest(token)]);
   }
 
-  async principalForSession(token: string, now: Date): Promise<Principal | null> {
+  /** The user behind a session cookie; with `storeId`, also their role in that store (`storeRole`). */
+  async principalForSession(token: string, now: Date, storeId?: number): Promise<Principal | null> {
     const [row] = await this.db.query(
-      `SELECT u.id, u.merchant_id, u.email, u.name, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT u.id, u.merchant_id, u.email, u.name, s.csrf_token, sr.store_role, sr.store_merchant_id
+       FROM sessions s JOIN users u ON u.id = s.user_id ${storeRoleJoin(3)}
        WHERE s.token_hash = $1 AND s.expires_at > $2`,
-      [tokenDigest(token), now],
+      [tokenDigest(token), now, storeId ?? null],
     );
-    if (!row) return null;
-    return {
-      userId: Number(row.id),
-      merchantId: Number(row.merchant_id),
-      email: String(row.email),
-      name: String(row.name),
-      csrfToken: String(row.csrf_token),
-      via: 'session',
-    };
+    return row ? principalOf(row, storeId, { csrfToken: String(row.csrf_token) }) : null;
   }
 
   async createApiToken(userId: number, name: string): Promise<{ id: number; token: string }> {
@@ -121,31 +146,24 @@ export class TenancyStore {
   }
 
   /**
-   * The user behind a bearer token. `last_used_at` is written at most once a minute, so a
-   * busy integration does not turn every read into a write on one hot row.
+   * The user behind a bearer token; with `storeId`, also their role in that store
+   * (`storeRole`). `last_used_at` is written at most once a minute, so a busy integration
+   * does not turn every read into a write on one hot row.
    */
-  async principalForApiToken(token: string, now: Date): Promise<Principal | null> {
+  async principalForApiToken(token: string, now: Date, storeId?: number): Promise<Principal | null> {
     const [row] = await this.db.query(
       `WITH t AS (
-         SELECT t.id AS token_id, t.last_used_at, u.id, u.merchant_id, u.email, u.name
-         FROM api_tokens t JOIN users u ON u.id = t.user_id
+         SELECT t.id AS token_id, t.last_used_at, u.id, u.merchant_id, u.email, u.name, sr.store_role, sr.store_merchant_id
+         FROM api_tokens t JOIN users u ON u.id = t.user_id ${storeRoleJoin(3)}
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL
        ), touch AS (
          UPDATE api_tokens SET last_used_at = $2
          WHERE id IN (SELECT token_id FROM t WHERE last_used_at IS NULL OR last_used_at < $2::timestamptz - interval '1 minute')
        )
-       SELECT id, merchant_id, email, name FROM t`,
-      [tokenDigest(token), now],
+       SELECT id, merchant_id, email, name, store_role, store_merchant_id FROM t`,
+      [tokenDigest(token), now, storeId ?? null],
     );
-    if (!row) return null;
-    return {
-      userId: Number(row.id),
-      merchantId: Number(row.merchant_id),
-      email: String(row.email),
-      name: String(row.name),
-      csrfToken: null,
-      via: 'token',
-    };
+    return row ? principalOf(row, storeId, null) : null;
   }
 
   async memberships(userId: number): Promise<Membership[]> {

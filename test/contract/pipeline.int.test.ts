@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
 import { parseCheckpoint } from '../../src/events/index.js';
-import { deadLetterSql, subscriptionSql } from '../../src/pipeline/index.js';
+import { deadLetterSql, handlerTransaction, subscriptionSql } from '../../src/pipeline/index.js';
 import type { Database } from '../../src/store/index.js';
 import { describeEachAdapter } from '../support/databases.js';
 import { appendCommitted, checkpointNow, idsOf, notificationEvent, pipelineSuite, startPipeline, waitForCheckpoint } from '../support/pipeline-harness.js';
@@ -48,6 +48,38 @@ await describeEachAdapter('event pipeline delivery', ({ adapter, db: getDb }) =>
     }
     const row = await subscriptionSql.load(db, name);
     expect(row).toMatchObject({ handled_count: logged.length, failure_count: 0, retry_event_id: null });
+  });
+
+  it('wakes readers after a handler transaction that appended, and only then', async () => {
+    const lease = await db.tryLease(`wake-${unique()}`);
+    if (!lease) throw new Error('no lease');
+    let wakeUps = 0;
+    const stop = log.onCommitted(() => (wakeUps += 1));
+    try {
+      // A notifier that decided there was nothing to say: the log is locked, nothing appended.
+      const mayAppend = { name: 'may-append', appendsEvents: true, handle: async () => {} };
+      await handlerTransaction(lease, log, mayAppend, async () => {});
+      expect(wakeUps).toBe(0);
+
+      const event = notificationEvent({ stream: `notification-${unique()}`, version: 1 });
+      await handlerTransaction(lease, log, mayAppend, async (tx) => {
+        await log.append(tx, [event]);
+        expect(wakeUps).toBe(0); // not before it commits
+      });
+      expect(wakeUps).toBe(1);
+
+      // Rolled back: nothing to read, nobody woken.
+      await expect(
+        handlerTransaction(lease, log, mayAppend, async (tx) => {
+          await log.append(tx, [notificationEvent({ stream: `notification-${unique()}`, version: 1 })]);
+          throw new Error('handler failed after appending');
+        }),
+      ).rejects.toThrow('handler failed after appending');
+      expect(wakeUps).toBe(1);
+    } finally {
+      stop();
+      await lease.release();
+    }
   });
 
   it('skips events it does not want without calling the handler, and still moves its checkpoint past them', async () => {

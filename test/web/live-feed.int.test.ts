@@ -3,7 +3,7 @@ import type { OrderView } from '../../src/store/index.js';
 import { login, moveTo, placeOrder, type Session } from '../support/http-app.js';
 import { startRealtimeApp, subscription, type RealtimeApp } from '../support/storeflow-realtime.js';
 import { waitFor } from '../support/waiting.js';
-import { LiveFeed, storeEventsCatchUp, trackingEventsCatchUp, type ConnectionState, type FeedEvent } from '../../web/src/realtime/index.js';
+import { LiveFeed, comparePositions, storeEventsCatchUp, trackingEventsCatchUp, type ConnectionState, type FeedEvent } from '../../web/src/realtime/index.js';
 
 const ORDER_EVENTS = ['OrderCreated', 'OrderStatusUpdated', 'ShippingStatusUpdated'] as const;
 
@@ -55,6 +55,11 @@ describe('LiveFeed against StoreFlow', () => {
   }
 
   const positionsOf = (got: FeedEvent[]) => got.map((e) => e.position);
+  /**
+   * The cursor has passed `last`: it moves to what a catch-up read returned, which may be a
+   * later event of the store the feed does not want (the notifier's NotificationCreated).
+   */
+  const passed = (feed: LiveFeed, last: string | undefined) => last !== undefined && comparePositions(feed.position, last) >= 0;
 
   it('catches up on what happened before it started, then delivers new events live, each once', async () => {
     const earlier = await placeOrder(app.http, staff);
@@ -74,7 +79,7 @@ describe('LiveFeed against StoreFlow', () => {
 
     // The settle read moves the cursor past the live events without delivering them again.
     const all = await logPositions();
-    await waitFor('the cursor reaches the end of the log', () => feed.position === all.at(-1));
+    await waitFor('the cursor passes the last order event', () => passed(feed, all.at(-1)));
     expect(positionsOf(got)).toEqual(all);
     expect(feed.stats.duplicates).toBeGreaterThan(0);
     expect(states).toContain('connected');
@@ -123,7 +128,7 @@ describe('LiveFeed against StoreFlow', () => {
     expect(got.filter((e) => e.payload.public_id === order.public_id && e.origin === 'live').map((e) => e.name)).toContain('OrderStatusUpdated');
 
     const expected = await logPositions(start);
-    await waitFor('the cursor reaches the end of the log', () => feed.position === expected.at(-1));
+    await waitFor('the cursor passes the last order event', () => passed(feed, expected.at(-1)));
     expect(positionsOf(got)).toEqual(expected);
     expect(new Set(positionsOf(got)).size).toBe(got.length);
     expect(states).toEqual(expect.arrayContaining(['offline', 'connected']));
