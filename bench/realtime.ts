@@ -43,7 +43,8 @@
  * BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres), BENCH_E2E_KEY /
  * BENCH_E2E_WS_PORT / BENCH_E2E_WS_PATH if the app's settings cannot be found,
  * BENCH_APP_LOG=<file> to keep the app's log at info level there (each request with its
- * responseTime: which requests a slow second held up, and for how long).
+ * responseTime: which requests a slow second held up, and for how long), BENCH_TRACE_GC=1
+ * to run the app with --trace-gc (its lines land in that log too).
  *
  * Open files: the server child and the load child each hold one descriptor per client, so
  * `ulimit -n` must be at least connections + 1,000; checked at start. Raise it in the shell

@@ -166,7 +166,7 @@ export async function startStoreFlow(nodeArgs: readonly string[] = []): Promise<
   await query(`CREATE DATABASE ${dbName}`);
   const dropDb = () => query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).then(() => undefined);
   const removeCleanup = addCleanup(dropDb);
-  const app = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/app/main.ts'], {
+  const app = spawn(process.execPath, [...nodeArgs, ...(process.env.BENCH_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', 'src/app/main.ts'], {
     cwd: REPO,
     detached: true, // its own process group, killed whole
     stdio: ['ignore', 'pipe', 'pipe'],

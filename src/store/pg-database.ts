@@ -64,24 +64,57 @@ async function guarded<T>(client: pg.ClientBase, run: () => Promise<T>): Promise
   }
 }
 
+/**
+ * Statement names by SQL text. The texts are the code's own (a bounded set), so this stays
+ * small; it is emptied should it ever pass `MAX_NAMED` anyway. Saves a hash per query.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED = 2_000;
+
 function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
   if (params.length === 0) return { text };
-  const name = `sf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    if (statementNames.size >= MAX_NAMED) statementNames.clear();
+    name = `sf_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
   return { name, text, values: params as unknown[] };
 }
 
-/** Runs `fn` in a transaction on one client. */
+/**
+ * Runs `fn` in a transaction on one client. BEGIN is sent with the first statement, not
+ * before `fn` starts: what `fn` does before (the broadcaster publishes) waits for no round
+ * trip and holds no transaction open, and a transaction without statements costs none.
+ * Under READ COMMITTED (and REPEATABLE READ) nothing is read or locked before the first
+ * statement anyway, so this changes no outcome.
+ */
 async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<T>): Promise<{ result: T; broken: boolean }> {
-  await guarded(client, () => client.query('BEGIN'));
+  const sql = clientSql(client);
+  let begun: Promise<unknown> | undefined;
+  const begin = () => (begun ??= guarded(client, () => client.query('BEGIN')));
+  const tx: Sql = {
+    query: async (text, params) => {
+      await begin();
+      return sql.query(text, params);
+    },
+    exec: async (script) => {
+      await begin();
+      return sql.exec(script);
+    },
+  };
   try {
-    const result = await fn(clientSql(client));
-    await guarded(client, () => client.query('COMMIT'));
+    const result = await fn(tx);
+    if (begun) {
+      await begun;
+      await guarded(client, () => client.query('COMMIT'));
+    }
     return { result, broken: false };
   } catch (e) {
     // A connection whose prepared statements went stale is dropped, not reused; one that
     // stopped answering was cut, and the server rolls back when it notices.
     let broken = isStalePlan(e) || isReadTimeout(e);
-    if (!isReadTimeout(e)) {
+    if (begun && !isReadTimeout(e)) {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
