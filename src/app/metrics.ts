@@ -8,7 +8,13 @@ import type { EventLog } from '../store/index.js';
  * at GET /metrics. Lag gauges are read from the database at scrape time, so every node
  * reports the same, true figure whichever node runs the subscription.
  */
-export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logger: { warn(o: object, m: string): void } }) {
+export function createMetrics(deps: {
+  log: EventLog;
+  admin: PipelineAdmin;
+  logger: { warn(o: object, m: string): void };
+  /** PostgreSQL's connection pool (absent on PGlite): clients open, idle, and callers waiting for one. */
+  pool?: () => { total: number; idle: number; waiting: number };
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'storeflow_process_' });
 
@@ -59,6 +65,22 @@ export function createMetrics(deps: { log: EventLog; admin: PipelineAdmin; logge
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+
+  const pool = deps.pool;
+  if (pool) {
+    new Gauge({
+      name: 'storeflow_db_pool_clients',
+      help: 'PostgreSQL pool of this process: clients open (total), idle, and requests waiting for one (waiting)',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const p = pool();
+        this.set({ state: 'total' }, p.total);
+        this.set({ state: 'idle' }, p.idle);
+        this.set({ state: 'waiting' }, p.waiting);
+      },
+    });
+  }
 
   const lagEvents = new Gauge({ name: 'storeflow_subscription_lag_events', help: 'Events in the log after the checkpoint', labelNames: ['subscription'], registers: [registry] });
   const lagSeconds = new Gauge({ name: 'storeflow_subscription_lag_seconds', help: 'Age of the oldest event not yet handled', labelNames: ['subscription'], registers: [registry] });

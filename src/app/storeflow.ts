@@ -129,7 +129,12 @@ export async function createStoreFlow(config: Config, options: StoreFlowOptions 
   const subscribers: Subscriber[] = [storeCountersProjection, notifier, merchantWebhooks, ...broadcaster, ...(options.subscribers ?? [])];
   const pipelineAdmin = new PipelineAdmin(db, subscribers, clock);
   let logError: (subscription: string, err: unknown) => void = () => {};
-  const metrics = createMetrics({ log, admin: pipelineAdmin, logger: { warn: (o, m) => logger().warn(o, m) } });
+  const metrics = createMetrics({
+    log,
+    admin: pipelineAdmin,
+    logger: { warn: (o, m) => logger().warn(o, m) },
+    ...(db instanceof PgDatabase && { pool: () => ({ total: db.pool.totalCount, idle: db.pool.idleCount, waiting: db.pool.waitingCount }) }),
+  });
   if (realtime) {
     const redis = realtime.redis;
     metrics.observeRealtime({ counters: realtime.node.counters, webhooks: () => realtime.webhooks.stats(), ...(redis && { redis: () => redis.stats() }) });

@@ -77,4 +77,12 @@ suite(`concurrent status changes on PostgreSQL over real HTTP${unavailable ? ` â
     const current = await t.http.inject({ method: 'GET', url: `/api/stores/1/orders/${order.id}`, headers: staff.headers });
     expect(current.json().order).toMatchObject({ status: 'accepted', version: order.version + 1 });
   });
+
+  it('reports its PostgreSQL pool in /metrics: clients open, idle, and requests waiting for one', async () => {
+    const body = (await t.http.inject({ method: 'GET', url: '/metrics' })).body;
+    const gauge = (state: string) => Number(new RegExp(`storeflow_db_pool_clients\\{state="${state}"\\} (\\d+)`).exec(body)?.[1]);
+    expect(gauge('total')).toBeGreaterThanOrEqual(1); // the parallel PATCHes above opened some
+    expect(gauge('idle')).toBeLessThanOrEqual(gauge('total'));
+    expect(gauge('waiting')).toBe(0);
+  });
 });
