@@ -25,8 +25,8 @@ export interface Subscriber {
   readonly appendsEvents?: boolean;
   handle(event: StoredEvent, tx: Sql): Promise<void>;
   /**
-   * Delay this subscription accepts for fewer round trips: woken by a commit, it waits this
-   * long (ms) before reading, so the events committed meanwhile come as one batch (one
+   * Delay this subscription accepts for fewer round trips: woken by a commit (or its poll),
+   * it waits this long (ms) before reading, so the events committed meanwhile come as one batch (one
    * read, one transaction, one checkpoint move) instead of one each. Undefined or 0: read
    * at once, for subscriptions someone is watching live (the broadcaster). See
    * `BACKGROUND_GATHER_MS`.

@@ -22,8 +22,9 @@ export interface BroadcasterOptions {
  *   duplicates by `position`. The order write itself committed long before — nothing here
  *   can fail or roll it back.
  * - Publishing is an in-process call (or one Redis round trip) made before the checkpoint
- *   UPDATE, which is the transaction's first statement: BEGIN goes with it (pg-database.ts),
- *   so a broadcast waits for no round trip after the read and holds no transaction open.
+ *   UPDATE, which is the transaction's first statement: BEGIN is only sent then
+ *   (pg-database.ts), so a broadcast waits for no round trip after the read and holds no
+ *   transaction open.
  * - A failed publish throws: the pipeline retries it with a short backoff, in order (later
  *   events wait, so a screen never sees them out of order), and parks it after the last
  *   attempt so the broadcasts go on. Parked or not, the event is in the log and clients

@@ -83,38 +83,61 @@ function prepared(text: string, params: readonly unknown[]): pg.QueryConfig {
 }
 
 /**
- * Runs `fn` in a transaction on one client. BEGIN is sent with the first statement, not
- * before `fn` starts: what `fn` does before (the broadcaster publishes) waits for no round
- * trip and holds no transaction open, and a transaction without statements costs none.
- * Under READ COMMITTED (and REPEATABLE READ) nothing is read or locked before the first
- * statement anyway, so this changes no outcome.
+ * Runs `fn` in a transaction on one client. BEGIN is sent when `fn` issues its first
+ * statement, not before `fn` starts: what `fn` does before that (the broadcaster publishes)
+ * waits for no round trip and holds no transaction open, and a transaction without
+ * statements costs none. Under READ COMMITTED (and REPEATABLE READ) nothing is read or
+ * locked before the first statement anyway, so this changes no outcome.
+ *
+ * Every statement `fn` issued has settled before COMMIT or ROLLBACK is sent, so none can
+ * be queued behind them and run outside the transaction (a statement still waiting for
+ * BEGIN when `fn` throws, say), and one that failed unawaited fails the transaction.
+ * `tx` refuses statements once the transaction is over.
  */
 async function inTransaction<T>(client: pg.ClientBase, fn: (tx: Sql) => Promise<T>): Promise<{ result: T; broken: boolean }> {
   const sql = clientSql(client);
   let begun: Promise<unknown> | undefined;
-  const begin = () => (begun ??= guarded(client, () => client.query('BEGIN')));
+  let over = false;
+  const issued = new Set<Promise<unknown>>();
+  const inside = <R>(run: () => Promise<R>): Promise<R> => {
+    if (over) return Promise.reject(new Error('statement on a transaction that is over'));
+    begun ??= guarded(client, () => client.query('BEGIN'));
+    const started = begun;
+    const statement = (async () => {
+      await started;
+      return run();
+    })();
+    issued.add(statement);
+    void statement.then(
+      () => issued.delete(statement),
+      () => issued.delete(statement),
+    );
+    return statement;
+  };
+  const settled = () => Promise.allSettled([...issued]);
   const tx: Sql = {
-    query: async (text, params) => {
-      await begin();
-      return sql.query(text, params);
-    },
-    exec: async (script) => {
-      await begin();
-      return sql.exec(script);
-    },
+    query: (text, params) => inside(() => sql.query(text, params)),
+    exec: (script) => inside(() => sql.exec(script)),
   };
   try {
     const result = await fn(tx);
+    over = true;
     if (begun) {
+      // A statement `fn` did not wait for may still fail: then the transaction is lost, and
+      // COMMIT would only answer ROLLBACK.
+      const failed = (await settled()).find((o) => o.status === 'rejected');
+      if (failed) throw failed.reason;
       await begun;
       await guarded(client, () => client.query('COMMIT'));
     }
     return { result, broken: false };
   } catch (e) {
+    over = true;
     // A connection whose prepared statements went stale is dropped, not reused; one that
     // stopped answering was cut, and the server rolls back when it notices.
     let broken = isStalePlan(e) || isReadTimeout(e);
     if (begun && !isReadTimeout(e)) {
+      await settled();
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PgDatabase } from '../../src/store/index.js';
+import type { PgDatabase, Sql } from '../../src/store/index.js';
 import { createPostgresDatabase, isCI, probePostgres, type TestDatabase } from '../support/databases.js';
 
 /**
@@ -43,7 +43,7 @@ describe.skipIf(unavailable !== null)('PgDatabase on PostgreSQL', () => {
     for (const [row] of after) expect(row).toMatchObject({ id: 1, size: null });
   });
 
-  // BEGIN goes with a transaction's first statement (pg-database.ts): work done before it
+  // BEGIN waits for a transaction's first statement (pg-database.ts): work done before it
   // holds no transaction open, and a transaction that runs no statement costs no round trip.
   // Checked from another connection through pg_stat_activity.
   const backend = async (pid: number) => {
@@ -88,5 +88,31 @@ describe.skipIf(unavailable !== null)('PgDatabase on PostgreSQL', () => {
     } finally {
       await lease.release();
     }
+  });
+
+  it('keeps a statement that was still waiting for BEGIN inside the transaction it rolls back', async () => {
+    await expect(
+      t.db.transaction(async (tx) => {
+        // Not awaited, and the handler fails before BEGIN is even answered.
+        tx.query('INSERT INTO marks VALUES ($1)', [3]).catch(() => {});
+        await Promise.resolve();
+        throw new Error('handler failed early');
+      }),
+    ).rejects.toThrow('handler failed early');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await t.db.query('SELECT id FROM marks WHERE id = 3')).toEqual([]);
+  });
+
+  it('fails the transaction when a statement it did not wait for fails, and refuses statements after it', async () => {
+    let escaped: Sql | undefined;
+    await expect(
+      t.db.transaction(async (tx) => {
+        escaped = tx;
+        await tx.query('INSERT INTO marks VALUES ($1)', [4]);
+        tx.query('INSERT INTO marks VALUES ($1)', [4]).catch(() => {}); // a duplicate key, not awaited
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(await t.db.query('SELECT id FROM marks WHERE id = 4')).toEqual([]);
+    await expect(escaped!.query('SELECT 1')).rejects.toThrow('statement on a transaction that is over');
   });
 });
