@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PipelineAdmin, PipelineObserver } from '../pipeline/index.js';
 import type { RealtimeCounters, RedisClusterStats, RedisFanoutStats, WebhookSenderStats } from '../realtime/index.js';
+import type { ServedRequest } from '../http/build-http.js';
 import type { EventLog } from '../store/index.js';
 
 /**
@@ -114,7 +115,7 @@ export function createMetrics(deps: {
     observer,
     observeRealtime: (source: RealtimeSource) => observeRealtime(registry, source),
     /** `route` is the matched pattern (never the raw path, so ids cannot grow the label set). */
-    requestServed(r: { method: string; route: string | undefined; statusCode: number; seconds: number }): void {
+    requestServed(r: ServedRequest): void {
       httpDuration.observe({ method: r.method, route: r.route ?? 'unmatched', status: `${Math.floor(r.statusCode / 100)}xx` }, r.seconds);
     },
     async render(): Promise<{ contentType: string; body: string }> {

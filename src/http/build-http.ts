@@ -25,6 +25,14 @@ export interface HttpConfig extends AuthConfig {
   trustProxy: boolean;
 }
 
+/** One answered request, for the metrics: `route` is the matched pattern, undefined when none matched. */
+export interface ServedRequest {
+  method: string;
+  route: string | undefined;
+  statusCode: number;
+  seconds: number;
+}
+
 export interface HttpDeps {
   db: Database;
   log: EventLog;
@@ -35,7 +43,7 @@ export interface HttpDeps {
   pipelineAdmin: PipelineAdmin;
   metrics: {
     render(): Promise<{ contentType: string; body: string }>;
-    requestServed(r: { method: string; route: string | undefined; statusCode: number; seconds: number }): void;
+    requestServed(r: ServedRequest): void;
   };
   config: HttpConfig;
   logger: FastifyServerOptions['logger'];

@@ -45,7 +45,7 @@ const storeRoleJoin = (n: number) => `LEFT JOIN LATERAL (
     WHERE m.user_id = u.id AND m.store_id = $${n}::bigint AND s.merchant_id = u.merchant_id
   ) sr ON true`;
 
-function principalOf(row: Record<string, unknown>, storeId: number | undefined, session: { csrfToken: string } | null): Principal {
+function toPrincipal(row: Record<string, unknown>, storeId: number | undefined, session: { csrfToken: string } | null): Principal {
   return {
     userId: Number(row.id),
     merchantId: Number(row.merchant_id),
@@ -132,7 +132,7 @@ export class TenancyStore {
        WHERE s.token_hash = $1 AND s.expires_at > $2`,
       [tokenDigest(token), now, storeId ?? null],
     );
-    return row ? principalOf(row, storeId, { csrfToken: String(row.csrf_token) }) : null;
+    return row ? toPrincipal(row, storeId, { csrfToken: String(row.csrf_token) }) : null;
   }
 
   async createApiToken(userId: number, name: string): Promise<{ id: number; token: string }> {
@@ -163,7 +163,7 @@ export class TenancyStore {
        SELECT id, merchant_id, email, name, store_role, store_merchant_id FROM t`,
       [tokenDigest(token), now, storeId ?? null],
     );
-    return row ? principalOf(row, storeId, null) : null;
+    return row ? toPrincipal(row, storeId, null) : null;
   }
 
   async memberships(userId: number): Promise<Membership[]> {
